@@ -1,0 +1,1 @@
+//! The wire server (being built).

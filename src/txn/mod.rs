@@ -1,0 +1,3 @@
+//! Transactions: multi-version concurrency control over a storage [`crate::storage::Engine`].
+
+pub mod mvcc;

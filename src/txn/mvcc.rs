@@ -1,0 +1,1 @@
+//! MVCC transactions (being built).
