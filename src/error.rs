@@ -125,6 +125,8 @@ pub enum ErrorKind {
     ObjectInUse,
     /// 55000: object not in prerequisite state.
     ObjectNotInPrerequisiteState,
+    /// 55P02: cannot change a run-time parameter.
+    CantChangeRuntimeParam,
     /// 57014: query canceled.
     QueryCanceled,
     /// 57P01: admin shutdown.
@@ -214,6 +216,7 @@ impl ErrorKind {
             LockNotAvailable => "55P03",
             ObjectInUse => "55006",
             ObjectNotInPrerequisiteState => "55000",
+            CantChangeRuntimeParam => "55P02",
             QueryCanceled => "57014",
             AdminShutdown => "57P01",
             StatementTooComplex => "54001",
@@ -268,6 +271,12 @@ impl Error {
     /// Sets the 1-based character position.
     pub fn with_position(mut self, position: u32) -> Self {
         self.position = Some(position);
+        self
+    }
+
+    /// Changes the kind (and so the SQLSTATE).
+    pub fn with_kind(mut self, kind: ErrorKind) -> Self {
+        self.kind = kind;
         self
     }
 

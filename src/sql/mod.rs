@@ -1,1 +1,7 @@
-//! The SQL layer (being built).
+//! The SQL layer: parser front end, sessions and settings, catalog, binder, planner and executor.
+
+pub mod cluster;
+pub mod context;
+pub mod engine;
+pub mod settings;
+pub mod types;

@@ -210,7 +210,10 @@ impl WaitOptions {
         }
         if let Some(d) = self.deadline {
             if Instant::now() >= d {
-                return Err(Error::new(ErrorKind::QueryCanceled, "canceling statement due to statement timeout"));
+                return Err(Error::new(
+                    ErrorKind::QueryCanceled,
+                    "canceling statement due to statement timeout",
+                ));
             }
         }
         Ok(())
@@ -318,7 +321,8 @@ impl TxnManager {
     fn newest_version(&self, key: &[u8]) -> Result<Option<(Timestamp, Option<Vec<u8>>)>> {
         let from = version_prefix(key);
         let to = version_key(key, 0);
-        let hit = self.engine.scan_chunk(Bound::Included(&from), Bound::Included(&to), Direction::Forward, 1)?;
+        let hit =
+            self.engine.scan_chunk(Bound::Included(&from), Bound::Included(&to), Direction::Forward, 1)?;
         match hit.into_iter().next() {
             None => Ok(None),
             Some((k, v)) => Ok(Some((decode_version_key(&k)?.1, decode_value(v)?))),
@@ -406,7 +410,10 @@ impl Transaction {
     /// statement sees what the previous writer committed.
     pub fn acquire_writer(&mut self, wait: &WaitOptions) -> Result<()> {
         if self.read_only {
-            return Err(Error::new(ErrorKind::ReadOnlySqlTransaction, "cannot execute write in a read-only transaction"));
+            return Err(Error::new(
+                ErrorKind::ReadOnlySqlTransaction,
+                "cannot execute write in a read-only transaction",
+            ));
         }
         if self.holds_writer {
             return Ok(());
@@ -423,7 +430,10 @@ impl Transaction {
                 wait.check()?;
                 if let Some(t) = wait.lock_timeout {
                     if started.elapsed() >= t {
-                        return Err(Error::new(ErrorKind::LockNotAvailable, "canceling statement due to lock timeout"));
+                        return Err(Error::new(
+                            ErrorKind::LockNotAvailable,
+                            "canceling statement due to lock timeout",
+                        ));
                     }
                 }
                 Ok(())
@@ -454,7 +464,12 @@ impl Transaction {
         let ts = self.snapshot();
         let from = version_key(key, ts);
         let to = version_key(key, 0);
-        let hit = self.mgr.engine.scan_chunk(Bound::Included(&from), Bound::Included(&to), Direction::Forward, 1)?;
+        let hit = self.mgr.engine.scan_chunk(
+            Bound::Included(&from),
+            Bound::Included(&to),
+            Direction::Forward,
+            1,
+        )?;
         match hit.into_iter().next() {
             None => Ok(None),
             Some((_, v)) => decode_value(v),
@@ -462,15 +477,23 @@ impl Transaction {
     }
 
     /// Scans the logical keys in `(from, to)` in `direction`, as this transaction sees them.
-    pub fn scan(&mut self, from: Bound<Vec<u8>>, to: Bound<Vec<u8>>, direction: Direction) -> Result<MvccScan> {
+    pub fn scan(
+        &mut self,
+        from: Bound<Vec<u8>>,
+        to: Bound<Vec<u8>>,
+        direction: Direction,
+    ) -> Result<MvccScan> {
         let ts = self.snapshot();
         let own: Vec<(Vec<u8>, Option<Vec<u8>>)> = match direction {
             Direction::Forward => {
                 self.writes.range((from.clone(), to.clone())).map(|(k, v)| (k.clone(), v.clone())).collect()
             }
-            Direction::Backward => {
-                self.writes.range((from.clone(), to.clone())).rev().map(|(k, v)| (k.clone(), v.clone())).collect()
-            }
+            Direction::Backward => self
+                .writes
+                .range((from.clone(), to.clone()))
+                .rev()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         };
         let lower = match from {
             Bound::Included(k) => Bound::Included(version_prefix(&k)),
@@ -509,7 +532,10 @@ impl Transaction {
     /// Writes `key` = `value` (`None` deletes). Requires the writer lock.
     pub fn write(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) -> Result<()> {
         if self.read_only {
-            return Err(Error::new(ErrorKind::ReadOnlySqlTransaction, "cannot execute write in a read-only transaction"));
+            return Err(Error::new(
+                ErrorKind::ReadOnlySqlTransaction,
+                "cannot execute write in a read-only transaction",
+            ));
         }
         assert!(self.holds_writer, "writes require the writer lock (acquire_writer)");
         if self.isolation.uses_transaction_snapshot() && !self.writes.contains_key(&key) {
@@ -777,10 +803,19 @@ mod tests {
         put(&mut t2, "c", Some("2")).unwrap();
         t2.commit().unwrap();
 
-        assert_eq!(all(&mut reader, Direction::Forward), vec![("a".into(), "1".into()), ("b".into(), "1".into())]);
+        assert_eq!(
+            all(&mut reader, Direction::Forward),
+            vec![("a".into(), "1".into()), ("b".into(), "1".into())]
+        );
         let mut fresh = m.begin(4, IsolationLevel::ReadCommitted, false);
-        assert_eq!(all(&mut fresh, Direction::Forward), vec![("a".into(), "2".into()), ("c".into(), "2".into())]);
-        assert_eq!(all(&mut fresh, Direction::Backward), vec![("c".into(), "2".into()), ("a".into(), "2".into())]);
+        assert_eq!(
+            all(&mut fresh, Direction::Forward),
+            vec![("a".into(), "2".into()), ("c".into(), "2".into())]
+        );
+        assert_eq!(
+            all(&mut fresh, Direction::Backward),
+            vec![("c".into(), "2".into()), ("a".into(), "2".into())]
+        );
     }
 
     #[test]
@@ -796,7 +831,10 @@ mod tests {
         put(&mut t, "c", Some("y")).unwrap();
         assert_eq!(all(&mut t, Direction::Forward), vec![("a".into(), "x".into()), ("c".into(), "y".into())]);
         t.rollback_to(sp);
-        assert_eq!(all(&mut t, Direction::Backward), vec![("b".into(), "1".into()), ("a".into(), "x".into())]);
+        assert_eq!(
+            all(&mut t, Direction::Backward),
+            vec![("b".into(), "1".into()), ("a".into(), "x".into())]
+        );
         t.rollback();
         let mut r = m.begin(2, IsolationLevel::ReadCommitted, false);
         assert_eq!(all(&mut r, Direction::Forward), vec![("b".into(), "1".into())]);

@@ -1,0 +1,2 @@
+//! Runs every `.slt` file in `sql-tests/` (harness being built).
+fn main() {}
