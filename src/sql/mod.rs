@@ -3,5 +3,7 @@
 pub mod cluster;
 pub mod context;
 pub mod engine;
+pub mod parser;
+pub mod session;
 pub mod settings;
 pub mod types;
