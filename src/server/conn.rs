@@ -1,0 +1,319 @@
+//! One client connection: startup, then the simple and extended query protocols.
+//!
+//! Statements run in `spawn_blocking` with the session moved in and back, so waits and long
+//! queries never pin a runtime worker. Output is buffered and flushed at ReadyForQuery, Flush, or
+//! when it grows large. After an error in the extended protocol, messages are skipped until Sync,
+//! as PostgreSQL does.
+
+use super::startup::{self, FirstPacket};
+use super::wire::{self, put};
+use super::Config;
+use crate::error::{Error, ErrorKind, Result};
+use crate::sql::cluster::Cluster;
+use crate::sql::session::Session;
+use bytes::BytesMut;
+use pgwire::messages::data::{NoData, ParameterDescription};
+use pgwire::messages::extendedquery::{BindComplete, CloseComplete, ParseComplete, PortalSuspended};
+use pgwire::messages::response::{CommandComplete, EmptyQueryResponse, ReadyForQuery, TransactionStatus};
+use pgwire::messages::startup::{Authentication, BackendKeyData, ParameterStatus, SecretKey};
+use pgwire::messages::{PgWireBackendMessage as B, PgWireFrontendMessage as F};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+/// Output is flushed once it exceeds this many bytes.
+const FLUSH_AT: usize = 64 << 10;
+
+struct Conn {
+    reader: BufReader<tokio::net::tcp::OwnedReadHalf>,
+    writer: tokio::net::tcp::OwnedWriteHalf,
+    out: BytesMut,
+    config: Arc<Config>,
+}
+
+impl Conn {
+    async fn flush(&mut self) -> Result<()> {
+        if !self.out.is_empty() {
+            self.writer.write_all(&self.out).await?;
+            self.out.clear();
+        }
+        Ok(())
+    }
+
+    async fn fatal(&mut self, e: &Error) {
+        put(&mut self.out, B::ErrorResponse(wire::error_response(e, "FATAL")));
+        let _ = self.flush().await;
+    }
+
+    async fn maybe_flush(&mut self) -> Result<()> {
+        if self.out.len() >= FLUSH_AT {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+}
+
+/// Serves one connection until it ends.
+pub async fn serve(stream: TcpStream, cluster: Arc<Cluster>, config: Arc<Config>, shutdown: watch::Receiver<bool>) {
+    let (r, w) = stream.into_split();
+    let mut conn = Conn { reader: BufReader::new(r), writer: w, out: BytesMut::new(), config };
+    let session = match handshake(&mut conn, &cluster).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return,
+        Err(e) => {
+            conn.fatal(&e).await;
+            return;
+        }
+    };
+    if let Err(e) = run(&mut conn, session, shutdown).await {
+        conn.fatal(&e).await;
+    }
+}
+
+/// SSL negotiation, cancel requests and startup; returns the session once ReadyForQuery is sent.
+async fn handshake(conn: &mut Conn, cluster: &Arc<Cluster>) -> Result<Option<Session>> {
+    loop {
+        let Some(packet) = wire::read_startup_packet(&mut conn.reader).await? else { return Ok(None) };
+        match startup::decode_first(packet)? {
+            FirstPacket::Ssl | FirstPacket::GssEnc => {
+                conn.writer.write_all(b"N").await?;
+            }
+            FirstPacket::Cancel(pid, secret) => {
+                cluster.cancel(pid, secret);
+                return Ok(None);
+            }
+            FirstPacket::Startup(s) => {
+                let cl = cluster.clone();
+                let mut session = Session::new(cl, &s.database, &s.user)?;
+                for (name, value) in &s.settings {
+                    session.startup_setting(name, value)?;
+                }
+                put(&mut conn.out, B::Authentication(Authentication::Ok));
+                for (name, value) in session.reported_settings() {
+                    put(&mut conn.out, B::ParameterStatus(ParameterStatus::new(name, value)));
+                }
+                put(
+                    &mut conn.out,
+                    B::BackendKeyData(BackendKeyData::new(session.pid(), SecretKey::I32(session.secret()))),
+                );
+                ready(conn, &session);
+                conn.flush().await?;
+                return Ok(Some(session));
+            }
+        }
+    }
+}
+
+fn ready(conn: &mut Conn, session: &Session) {
+    let status = match session.status().byte() {
+        b'T' => TransactionStatus::Transaction,
+        b'E' => TransactionStatus::Error,
+        _ => TransactionStatus::Idle,
+    };
+    put(&mut conn.out, B::ReadyForQuery(ReadyForQuery::new(status)));
+}
+
+fn send_error(conn: &mut Conn, e: &Error) {
+    put(&mut conn.out, B::ErrorResponse(wire::error_response(e, "ERROR")));
+}
+
+fn send_changes_and_notices(conn: &mut Conn, session: &mut Session) {
+    for n in session.take_notices() {
+        put(&mut conn.out, B::NoticeResponse(wire::notice_response(&n)));
+    }
+    for (name, value) in session.take_setting_changes() {
+        put(&mut conn.out, B::ParameterStatus(ParameterStatus::new(name, value)));
+    }
+}
+
+/// Runs `f` on the session in a blocking thread and hands the session back.
+async fn blocking<T: Send + 'static>(
+    session: Session,
+    f: impl FnOnce(&mut Session) -> T + Send + 'static,
+) -> Result<(Session, T)> {
+    tokio::task::spawn_blocking(move || {
+        let mut s = session;
+        let out = f(&mut s);
+        (s, out)
+    })
+    .await
+    .map_err(|e| Error::new(ErrorKind::Internal, format!("statement execution failed: {e}")))
+}
+
+fn terminated(session: &Session) -> bool {
+    session.info().terminate.load(Ordering::SeqCst)
+}
+
+fn admin_shutdown() -> Error {
+    Error::new(ErrorKind::AdminShutdown, "terminating connection due to administrator command")
+}
+
+async fn run(conn: &mut Conn, mut session: Session, mut shutdown: watch::Receiver<bool>) -> Result<()> {
+    // After an error in the extended protocol, skip messages until Sync.
+    let mut skipping = false;
+    let max = conn.config.max_message_size;
+    let mut ticker = tokio::time::interval(std::time::Duration::from_millis(100));
+    loop {
+        let msg = tokio::select! {
+            m = wire::read_message(&mut conn.reader, max) => m?,
+            _ = shutdown.changed() => return Err(admin_shutdown()),
+            _ = ticker.tick() => {
+                if terminated(&session) {
+                    return Err(admin_shutdown());
+                }
+                continue;
+            }
+        };
+        let Some(msg) = msg else { return Ok(()) };
+        if skipping && !matches!(msg, F::Sync(_) | F::Terminate(_)) {
+            continue;
+        }
+        match msg {
+            F::Query(q) => {
+                let (s, (outputs, error)) = blocking(session, move |s| s.execute_simple(&q.query)).await?;
+                session = s;
+                let fmt = session.format_context();
+                if outputs.is_empty() && error.is_none() {
+                    put(&mut conn.out, B::EmptyQueryResponse(EmptyQueryResponse::new()));
+                }
+                send_changes_and_notices(conn, &mut session);
+                for o in outputs {
+                    if let Some(cols) = &o.result.columns {
+                        put(&mut conn.out, B::RowDescription(wire::row_description(cols, &[])));
+                        for row in &o.result.rows {
+                            put(&mut conn.out, B::DataRow(wire::data_row(row, cols, &[], &fmt)?));
+                            conn.maybe_flush().await?;
+                        }
+                    }
+                    put(&mut conn.out, B::CommandComplete(CommandComplete::new(o.result.tag())));
+                }
+                if let Some(e) = error {
+                    if terminated(&session) {
+                        return Err(admin_shutdown());
+                    }
+                    send_error(conn, &e);
+                }
+                ready(conn, &session);
+                conn.flush().await?;
+            }
+            F::Parse(p) => {
+                let name = p.name.clone().unwrap_or_default();
+                let (s, r) =
+                    blocking(session, move |s| s.parse_statement(&name, &p.query, &p.type_oids)).await?;
+                session = s;
+                match r {
+                    Ok(()) => put(&mut conn.out, B::ParseComplete(ParseComplete::new())),
+                    Err(e) => {
+                        session.extended_error(&e);
+                        send_error(conn, &e);
+                        skipping = true;
+                    }
+                }
+            }
+            F::Bind(b) => {
+                let params: Vec<Option<Vec<u8>>> = b.parameters.iter().map(|p| p.as_ref().map(|v| v.to_vec())).collect();
+                let r = session.bind(
+                    b.portal_name.as_deref().unwrap_or(""),
+                    b.statement_name.as_deref().unwrap_or(""),
+                    &b.parameter_format_codes,
+                    &params,
+                    &b.result_column_format_codes,
+                );
+                match r {
+                    Ok(()) => put(&mut conn.out, B::BindComplete(BindComplete::new())),
+                    Err(e) => {
+                        session.extended_error(&e);
+                        send_error(conn, &e);
+                        skipping = true;
+                    }
+                }
+            }
+            F::Describe(d) => {
+                let name = d.name.clone().unwrap_or_default();
+                let r = if d.target_type == b'S' {
+                    session.describe_statement(&name).map(|(params, cols)| {
+                        let oids = params.iter().map(|t| t.oid()).collect();
+                        put(&mut conn.out, B::ParameterDescription(ParameterDescription::new(oids)));
+                        (cols, vec![])
+                    })
+                } else {
+                    session.describe_portal(&name)
+                };
+                match r {
+                    Ok((Some(cols), formats)) => {
+                        put(&mut conn.out, B::RowDescription(wire::row_description(&cols, &formats)))
+                    }
+                    Ok((None, _)) => put(&mut conn.out, B::NoData(NoData::new())),
+                    Err(e) => {
+                        session.extended_error(&e);
+                        send_error(conn, &e);
+                        skipping = true;
+                    }
+                }
+            }
+            F::Execute(e) => {
+                let name = e.name.clone().unwrap_or_default();
+                let max_rows = e.max_rows.max(0) as usize;
+                let formats = session.describe_portal(&name).map(|(cols, f)| (cols, f));
+                let (s, r) = blocking(session, move |s| s.execute_portal(&name, max_rows)).await?;
+                session = s;
+                send_changes_and_notices(conn, &mut session);
+                match (r, formats) {
+                    (Ok(out), Ok((cols, formats))) => {
+                        let fmt = session.format_context();
+                        let cols = cols.unwrap_or_default();
+                        for row in &out.rows {
+                            put(&mut conn.out, B::DataRow(wire::data_row(row, &cols, &formats, &fmt)?));
+                            conn.maybe_flush().await?;
+                        }
+                        match out.tag {
+                            Some(t) if t.is_empty() => {
+                                put(&mut conn.out, B::EmptyQueryResponse(EmptyQueryResponse::new()))
+                            }
+                            Some(t) => put(&mut conn.out, B::CommandComplete(CommandComplete::new(t))),
+                            None => put(&mut conn.out, B::PortalSuspended(PortalSuspended::new())),
+                        }
+                    }
+                    (Err(e), _) | (_, Err(e)) => {
+                        if terminated(&session) {
+                            return Err(admin_shutdown());
+                        }
+                        send_error(conn, &e);
+                        skipping = true;
+                    }
+                }
+            }
+            F::Sync(_) => {
+                skipping = false;
+                let (s, r) = blocking(session, |s| s.sync()).await?;
+                session = s;
+                if let Err(e) = r {
+                    send_error(conn, &e);
+                }
+                send_changes_and_notices(conn, &mut session);
+                ready(conn, &session);
+                conn.flush().await?;
+            }
+            F::Flush(_) => conn.flush().await?,
+            F::Close(c) => {
+                let name = c.name.clone().unwrap_or_default();
+                if c.target_type == b'S' {
+                    session.close_statement(&name);
+                } else {
+                    session.close_portal(&name);
+                }
+                put(&mut conn.out, B::CloseComplete(CloseComplete::new()));
+            }
+            F::Terminate(_) => return Ok(()),
+            F::CopyData(_) | F::CopyDone(_) | F::CopyFail(_) => {
+                // COPY is not started by this server yet; stray copy messages are ignored as
+                // PostgreSQL ignores them outside COPY.
+            }
+            _ => {
+                return Err(Error::new(ErrorKind::ProtocolViolation, "unexpected message during a session"));
+            }
+        }
+    }
+}
