@@ -27,7 +27,8 @@ fn parse_args() -> Result<Args, String> {
             Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
             _ => (a.clone(), None),
         };
-        let mut value = |name: &str| inline.clone().or_else(|| it.next()).ok_or(format!("{name} needs a value"));
+        let mut value =
+            |name: &str| inline.clone().or_else(|| it.next()).ok_or(format!("{name} needs a value"));
         match flag.as_str() {
             "--listen" => args.listen = value("--listen")?,
             "--data-dir" => args.data_dir = value("--data-dir")?,
@@ -57,7 +58,11 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().thread_stack_size(STACK_SIZE).build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(STACK_SIZE)
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("ssidb: cannot start the runtime: {e}");

@@ -20,7 +20,9 @@ fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 fn upward_imports(layer_index: usize, source: &str) -> Vec<String> {
     let mut found = Vec::new();
     for higher in &LAYERS[layer_index + 1..] {
-        for needle in [format!("crate::{higher}::"), format!("crate::{higher};"), format!("crate::{{{higher}")] {
+        for needle in
+            [format!("crate::{higher}::"), format!("crate::{higher};"), format!("crate::{{{higher}")]
+        {
             for (n, line) in source.lines().enumerate() {
                 if line.contains(&needle) {
                     found.push(format!("line {}: {}", n + 1, line.trim()));

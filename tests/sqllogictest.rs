@@ -6,10 +6,10 @@
 //! Errors display as their message; `statement error (23505)` matches a SQLSTATE.
 
 use libtest_mimic::{Arguments, Failed, Trial};
+use sqllogictest::{DBOutput, DefaultColumnType};
 use ssidb::sql::cluster::Cluster;
 use ssidb::sql::session::{Session, STACK_SIZE};
 use ssidb::sql::types::DataType;
-use sqllogictest::{DBOutput, DefaultColumnType};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -62,7 +62,12 @@ impl sqllogictest::DB for Embedded {
         match last.result.columns {
             Some(cols) => Ok(DBOutput::Rows {
                 types: cols.iter().map(|c| column_type(&c.data_type)).collect(),
-                rows: last.result.rows.iter().map(|r| r.iter().map(|v| render(v.to_text(&fmt))).collect()).collect(),
+                rows: last
+                    .result
+                    .rows
+                    .iter()
+                    .map(|r| r.iter().map(|v| render(v.to_text(&fmt))).collect())
+                    .collect(),
             }),
             None => Ok(DBOutput::StatementComplete(last.result.rows_affected.unwrap_or(0))),
         }
@@ -89,7 +94,9 @@ impl sqllogictest::AsyncDB for Wire {
     async fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, SltError> {
         use tokio_postgres::SimpleQueryMessage as M;
         let msgs = self.client.simple_query(sql).await.map_err(|e| match e.as_db_error() {
-            Some(db) => SltError { message: db.message().to_string(), sqlstate: db.code().code().to_string() },
+            Some(db) => {
+                SltError { message: db.message().to_string(), sqlstate: db.code().code().to_string() }
+            }
             None => SltError { message: e.to_string(), sqlstate: "08006".into() },
         })?;
         // The last statement's result decides, as in the embedded mode.
@@ -161,7 +168,12 @@ fn run_embedded(path: &Path) -> Result<(), Failed> {
         let cluster = Cluster::new_in_memory().map_err(|e| e.to_string())?;
         let mut runner = sqllogictest::Runner::new(|| {
             let cluster = cluster.clone();
-            async move { Ok(Embedded { session: Session::new(cluster, "postgres", "postgres").map_err(|e| SltError { message: e.message, sqlstate: "XX000".into() })? }) }
+            async move {
+                Ok(Embedded {
+                    session: Session::new(cluster, "postgres", "postgres")
+                        .map_err(|e| SltError { message: e.message, sqlstate: "XX000".into() })?,
+                })
+            }
         });
         runner.add_label("ssidb");
         runner.run_file(&path).map_err(|e| e.display(true).to_string())
@@ -179,7 +191,8 @@ fn run_wire(path: &Path) -> Result<(), Failed> {
     rt.block_on(async {
         let connect = |dbname: String| async move {
             let conf = format!("host=127.0.0.1 port={port} user=postgres dbname={dbname}");
-            let (client, conn) = tokio_postgres::connect(&conf, tokio_postgres::NoTls).await.map_err(|e| e.to_string())?;
+            let (client, conn) =
+                tokio_postgres::connect(&conf, tokio_postgres::NoTls).await.map_err(|e| e.to_string())?;
             tokio::spawn(conn);
             Ok::<_, String>(client)
         };
@@ -187,7 +200,13 @@ fn run_wire(path: &Path) -> Result<(), Failed> {
         admin.simple_query(&format!("CREATE DATABASE {db}")).await.map_err(|e| e.to_string())?;
         let mut runner = sqllogictest::Runner::new(|| {
             let db = db.clone();
-            async move { Ok(Wire { client: connect(db).await.map_err(|e| SltError { message: e, sqlstate: "08006".into() })? }) }
+            async move {
+                Ok(Wire {
+                    client: connect(db)
+                        .await
+                        .map_err(|e| SltError { message: e, sqlstate: "08006".into() })?,
+                })
+            }
         });
         runner.add_label("ssidb");
         let r = runner.run_file_async(path).await.map_err(|e| e.display(true).to_string());

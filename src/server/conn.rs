@@ -56,7 +56,12 @@ impl Conn {
 }
 
 /// Serves one connection until it ends.
-pub async fn serve(stream: TcpStream, cluster: Arc<Cluster>, config: Arc<Config>, shutdown: watch::Receiver<bool>) {
+pub async fn serve(
+    stream: TcpStream,
+    cluster: Arc<Cluster>,
+    config: Arc<Config>,
+    shutdown: watch::Receiver<bool>,
+) {
     let (r, w) = stream.into_split();
     let mut conn = Conn { reader: BufReader::new(r), writer: w, out: BytesMut::new(), config };
     let session = match handshake(&mut conn, &cluster).await {
@@ -213,7 +218,8 @@ async fn run(conn: &mut Conn, mut session: Session, mut shutdown: watch::Receive
                 }
             }
             F::Bind(b) => {
-                let params: Vec<Option<Vec<u8>>> = b.parameters.iter().map(|p| p.as_ref().map(|v| v.to_vec())).collect();
+                let params: Vec<Option<Vec<u8>>> =
+                    b.parameters.iter().map(|p| p.as_ref().map(|v| v.to_vec())).collect();
                 let r = session.bind(
                     b.portal_name.as_deref().unwrap_or(""),
                     b.statement_name.as_deref().unwrap_or(""),
@@ -256,7 +262,7 @@ async fn run(conn: &mut Conn, mut session: Session, mut shutdown: watch::Receive
             F::Execute(e) => {
                 let name = e.name.clone().unwrap_or_default();
                 let max_rows = e.max_rows.max(0) as usize;
-                let formats = session.describe_portal(&name).map(|(cols, f)| (cols, f));
+                let formats = session.describe_portal(&name);
                 let (s, r) = blocking(session, move |s| s.execute_portal(&name, max_rows)).await?;
                 session = s;
                 send_changes_and_notices(conn, &mut session);

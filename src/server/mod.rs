@@ -71,7 +71,12 @@ pub async fn start(config: Config, cluster: Arc<Cluster>) -> Result<ServerHandle
     Ok(ServerHandle { addr, shutdown: tx, task })
 }
 
-async fn accept_loop(listener: TcpListener, config: Config, cluster: Arc<Cluster>, mut shutdown: watch::Receiver<bool>) {
+async fn accept_loop(
+    listener: TcpListener,
+    config: Config,
+    cluster: Arc<Cluster>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let config = Arc::new(config);
     let mut conns = tokio::task::JoinSet::new();
     loop {

@@ -66,7 +66,11 @@ pub fn decode_first(mut buf: BytesMut) -> Result<FirstPacket> {
         other if other >> 16 == 3 => decode_startup(&buf).map(FirstPacket::Startup),
         other => Err(Error::new(
             ErrorKind::FeatureNotSupported,
-            format!("unsupported frontend protocol {}.{}: server supports 3.0 to 3.0", other >> 16, other & 0xffff),
+            format!(
+                "unsupported frontend protocol {}.{}: server supports 3.0 to 3.0",
+                other >> 16,
+                other & 0xffff
+            ),
         )),
     }
 }
@@ -76,7 +80,9 @@ fn decode_startup(body: &[u8]) -> Result<Startup> {
     let mut startup = Startup::default();
     let mut database = None;
     loop {
-        let Some(name) = parts.next() else { return Err(violation("invalid startup packet layout: expected terminator as last byte")) };
+        let Some(name) = parts.next() else {
+            return Err(violation("invalid startup packet layout: expected terminator as last byte"));
+        };
         if name.is_empty() {
             break;
         }
@@ -92,7 +98,10 @@ fn decode_startup(body: &[u8]) -> Result<Startup> {
         }
     }
     if startup.user.is_empty() {
-        return Err(Error::new(ErrorKind::InvalidAuthorization, "no PostgreSQL user name specified in startup packet"));
+        return Err(Error::new(
+            ErrorKind::InvalidAuthorization,
+            "no PostgreSQL user name specified in startup packet",
+        ));
     }
     startup.database = match database {
         Some(d) if !d.is_empty() => d,
@@ -137,9 +146,9 @@ pub fn parse_options(options: &str) -> Result<Vec<(String, String)>> {
         } else {
             return Err(violation(&format!("invalid command-line argument for server process: {w}")));
         };
-        let (name, value) = assignment.split_once('=').ok_or_else(|| {
-            Error::new(ErrorKind::Syntax, format!("-c {assignment} requires a value"))
-        })?;
+        let (name, value) = assignment
+            .split_once('=')
+            .ok_or_else(|| Error::new(ErrorKind::Syntax, format!("-c {assignment} requires a value")))?;
         out.push((name.replace('-', "_"), value.to_string()));
     }
     Ok(out)

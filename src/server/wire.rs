@@ -35,7 +35,10 @@ pub async fn read_startup_packet<R: AsyncRead + Unpin>(r: &mut R) -> Result<Opti
 
 /// Reads one regular frontend message, refusing lengths over `max` before allocating.
 /// `Ok(None)` = the client closed the connection.
-pub async fn read_message<R: AsyncRead + Unpin>(r: &mut R, max: usize) -> Result<Option<PgWireFrontendMessage>> {
+pub async fn read_message<R: AsyncRead + Unpin>(
+    r: &mut R,
+    max: usize,
+) -> Result<Option<PgWireFrontendMessage>> {
     let mut head = [0u8; 5];
     match r.read_exact(&mut head).await {
         Ok(_) => {}

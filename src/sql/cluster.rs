@@ -110,7 +110,7 @@ impl Cluster {
             return Err(Error::new(ErrorKind::ObjectInUse, "cannot drop the currently open database"));
         }
         if name == "template0" || name == "template1" {
-            return Err(Error::new(ErrorKind::ObjectInUse, format!("cannot drop a template database")));
+            return Err(Error::new(ErrorKind::ObjectInUse, "cannot drop a template database"));
         }
         let others: Vec<SessionInfo> =
             self.sessions.read().values().filter(|s| s.database == name).cloned().collect();

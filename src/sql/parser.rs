@@ -28,7 +28,7 @@ pub enum TxnMode {
     Isolation(IsolationLevel),
     /// READ ONLY (true) / READ WRITE (false).
     ReadOnly(bool),
-    /// [NOT] DEFERRABLE.
+    /// \[NOT\] DEFERRABLE.
     Deferrable(bool),
 }
 
@@ -43,15 +43,15 @@ pub enum Utility {
     Rollback,
     /// SAVEPOINT name.
     Savepoint(String),
-    /// RELEASE [SAVEPOINT] name.
+    /// RELEASE \[SAVEPOINT\] name.
     Release(String),
-    /// ROLLBACK TO [SAVEPOINT] name.
+    /// ROLLBACK TO \[SAVEPOINT\] name.
     RollbackTo(String),
     /// SET TRANSACTION ...
     SetTransaction(Vec<TxnMode>),
     /// SET SESSION CHARACTERISTICS AS TRANSACTION ...
     SetSessionCharacteristics(Vec<TxnMode>),
-    /// SET [LOCAL] name = value (`None` = DEFAULT).
+    /// SET \[LOCAL\] name = value (`None` = DEFAULT).
     Set {
         /// Setting name.
         name: String,
@@ -64,13 +64,13 @@ pub enum Utility {
     Show(Option<String>),
     /// RESET name / RESET ALL (`None`).
     Reset(Option<String>),
-    /// DEALLOCATE [PREPARE] name / ALL (`None`).
+    /// DEALLOCATE \[PREPARE\] name / ALL (`None`).
     Deallocate(Option<String>),
     /// DISCARD ALL.
     DiscardAll,
     /// CREATE DATABASE name.
     CreateDatabase(String),
-    /// DROP DATABASE [IF EXISTS] name [WITH (FORCE)].
+    /// DROP DATABASE \[IF EXISTS\] name [WITH (FORCE)].
     DropDatabase {
         /// Database name.
         name: String,
@@ -79,14 +79,14 @@ pub enum Utility {
         /// WITH (FORCE).
         force: bool,
     },
-    /// VACUUM [options] [tables]; `analyze` when ANALYZE was given.
+    /// VACUUM with options and tables; `analyze` when ANALYZE was given.
     Vacuum {
         /// Tables named (empty = all).
         tables: Vec<String>,
         /// Whether ANALYZE was requested too.
         analyze: bool,
     },
-    /// ANALYZE [tables].
+    /// ANALYZE with optional tables.
     Analyze(Vec<String>),
     /// CHECKPOINT.
     Checkpoint,
@@ -107,7 +107,8 @@ pub fn parse(sql: &str) -> Result<Vec<Parsed>> {
     let tokens = Tokenizer::new(&dialect, sql)
         .tokenize_with_location()
         .map_err(|e| Error::new(ErrorKind::Syntax, tokenizer_message(&e.to_string())))?;
-    let mut parser = Parser::new(&dialect).with_recursion_limit(RECURSION_LIMIT).with_tokens_with_locations(tokens);
+    let mut parser =
+        Parser::new(&dialect).with_recursion_limit(RECURSION_LIMIT).with_tokens_with_locations(tokens);
     let mut out = Vec::new();
     loop {
         while parser.consume_token(&Token::SemiColon) {}
@@ -116,7 +117,9 @@ pub fn parse(sql: &str) -> Result<Vec<Parsed>> {
         }
         let stmt = match try_utility(&mut parser, sql)? {
             Some(u) => Parsed::Utility(u),
-            None => Parsed::Statement(Box::new(parser.parse_statement().map_err(|e| map_error(e, &parser, sql))?)),
+            None => {
+                Parsed::Statement(Box::new(parser.parse_statement().map_err(|e| map_error(e, &parser, sql))?))
+            }
         };
         out.push(stmt);
         let next = parser.peek_token();
@@ -152,11 +155,15 @@ fn position(loc: Location, sql: &str) -> u32 {
 
 fn syntax_error_at(tok: &TokenWithSpan, sql: &str) -> Error {
     let near = match &tok.token {
-        Token::EOF => return Error::new(ErrorKind::Syntax, "syntax error at end of input").with_position(position(tok.span.start, sql)),
+        Token::EOF => {
+            return Error::new(ErrorKind::Syntax, "syntax error at end of input")
+                .with_position(position(tok.span.start, sql))
+        }
         Token::SingleQuotedString(s) => format!("'{s}'"),
         t => t.to_string(),
     };
-    Error::new(ErrorKind::Syntax, format!("syntax error at or near \"{near}\"")).with_position(position(tok.span.start, sql))
+    Error::new(ErrorKind::Syntax, format!("syntax error at or near \"{near}\""))
+        .with_position(position(tok.span.start, sql))
 }
 
 fn map_error(e: ParserError, parser: &Parser, sql: &str) -> Error {
@@ -181,8 +188,10 @@ fn map_error(e: ParserError, parser: &Parser, sql: &str) -> Error {
             match (found, loc) {
                 (Some(f), _) if f == "EOF" => Error::new(ErrorKind::Syntax, "syntax error at end of input")
                     .with_position(sql.chars().count() as u32 + 1),
-                (Some(f), Some((_, l))) => Error::new(ErrorKind::Syntax, format!("syntax error at or near \"{f}\""))
-                    .with_position(position(l, sql)),
+                (Some(f), Some((_, l))) => {
+                    Error::new(ErrorKind::Syntax, format!("syntax error at or near \"{f}\""))
+                        .with_position(position(l, sql))
+                }
                 _ => {
                     let tok = parser.peek_token();
                     if tok.token == Token::EOF {
@@ -378,7 +387,10 @@ fn try_utility(p: &mut Parser, sql: &str) -> Result<Option<Utility>> {
                 if u.kw("NO") {
                     u.expect_kw("CHAIN")?;
                 } else {
-                    return Err(Error::new(ErrorKind::FeatureNotSupported, "COMMIT AND CHAIN is not supported"));
+                    return Err(Error::new(
+                        ErrorKind::FeatureNotSupported,
+                        "COMMIT AND CHAIN is not supported",
+                    ));
                 }
             }
             u.finish(Utility::Commit)
@@ -395,7 +407,10 @@ fn try_utility(p: &mut Parser, sql: &str) -> Result<Option<Utility>> {
                 if u.kw("NO") {
                     u.expect_kw("CHAIN")?;
                 } else {
-                    return Err(Error::new(ErrorKind::FeatureNotSupported, "ROLLBACK AND CHAIN is not supported"));
+                    return Err(Error::new(
+                        ErrorKind::FeatureNotSupported,
+                        "ROLLBACK AND CHAIN is not supported",
+                    ));
                 }
             }
             u.finish(Utility::Rollback)
@@ -415,7 +430,10 @@ fn try_utility(p: &mut Parser, sql: &str) -> Result<Option<Utility>> {
             u.p.next_token();
             if u.kw("TRANSACTION") {
                 if u.kw("SNAPSHOT") {
-                    return Err(Error::new(ErrorKind::FeatureNotSupported, "SET TRANSACTION SNAPSHOT is not supported"));
+                    return Err(Error::new(
+                        ErrorKind::FeatureNotSupported,
+                        "SET TRANSACTION SNAPSHOT is not supported",
+                    ));
                 }
                 let modes = u.txn_modes()?;
                 return u.finish(Utility::SetTransaction(modes));
@@ -622,7 +640,10 @@ mod tests {
         );
         assert_eq!(
             utility("SET TRANSACTION ISOLATION LEVEL READ COMMITTED DEFERRABLE"),
-            Utility::SetTransaction(vec![TxnMode::Isolation(IsolationLevel::ReadCommitted), TxnMode::Deferrable(true)])
+            Utility::SetTransaction(vec![
+                TxnMode::Isolation(IsolationLevel::ReadCommitted),
+                TxnMode::Deferrable(true)
+            ])
         );
         assert_eq!(utility("end"), Utility::Commit);
         assert_eq!(utility("ABORT"), Utility::Rollback);
@@ -650,7 +671,11 @@ mod tests {
     fn set_forms() {
         assert_eq!(
             utility("SET search_path TO public, pg_catalog"),
-            Utility::Set { name: "search_path".into(), value: Some("public, pg_catalog".into()), local: false }
+            Utility::Set {
+                name: "search_path".into(),
+                value: Some("public, pg_catalog".into()),
+                local: false
+            }
         );
         assert_eq!(
             utility("set local lock_timeout = '10ms'"),
@@ -660,12 +685,14 @@ mod tests {
             utility("SET TIME ZONE 'UTC'"),
             Utility::Set { name: "TimeZone".into(), value: Some("UTC".into()), local: false }
         );
-        assert_eq!(utility("SET extra_float_digits = -3"), Utility::Set {
-            name: "extra_float_digits".into(),
-            value: Some("-3".into()),
-            local: false
-        });
-        assert_eq!(utility("SHOW TRANSACTION ISOLATION LEVEL"), Utility::Show(Some("transaction_isolation".into())));
+        assert_eq!(
+            utility("SET extra_float_digits = -3"),
+            Utility::Set { name: "extra_float_digits".into(), value: Some("-3".into()), local: false }
+        );
+        assert_eq!(
+            utility("SHOW TRANSACTION ISOLATION LEVEL"),
+            Utility::Show(Some("transaction_isolation".into()))
+        );
         assert_eq!(utility("RESET ALL"), Utility::Reset(None));
     }
 

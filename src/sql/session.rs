@@ -90,7 +90,7 @@ pub enum PreparedStatement {
     /// A session-level statement.
     Utility(Utility),
     /// An engine statement, bound.
-    Engine(Prepared),
+    Engine(Box<Prepared>),
 }
 
 impl PreparedStatement {
@@ -280,14 +280,10 @@ impl Session {
         let prepared = match stmt {
             Parsed::Utility(u) => PreparedStatement::Utility(u),
             Parsed::Statement(s) => {
-                self.check_not_failed(&PreparedStatement::Engine(Prepared {
-                    statement: (*s).clone(),
-                    param_types: vec![],
-                    columns: None,
-                }))?;
+                self.check_not_failed(&PreparedStatement::Empty)?;
                 self.ensure_txn();
                 let p = self.with_ctx(false, |ctx| engine::prepare(ctx, &s, &[]))?;
-                PreparedStatement::Engine(p)
+                PreparedStatement::Engine(Box::new(p))
             }
         };
         let result = self.run_statement(&prepared, &[], multi)?;
@@ -323,7 +319,9 @@ impl Session {
             return Ok(());
         }
         match stmt {
-            PreparedStatement::Utility(Utility::Commit | Utility::Rollback | Utility::RollbackTo(_)) => Ok(()),
+            PreparedStatement::Utility(Utility::Commit | Utility::Rollback | Utility::RollbackTo(_)) => {
+                Ok(())
+            }
             _ => Err(Error::new(
                 ErrorKind::InFailedSqlTransaction,
                 "current transaction is aborted, commands ignored until end of transaction block",
@@ -336,8 +334,9 @@ impl Session {
         if self.txn.is_some() {
             return;
         }
-        let level = IsolationLevel::parse(&self.settings.get("default_transaction_isolation").unwrap_or_default())
-            .unwrap_or(IsolationLevel::ReadCommitted);
+        let level =
+            IsolationLevel::parse(&self.settings.get("default_transaction_isolation").unwrap_or_default())
+                .unwrap_or(IsolationLevel::ReadCommitted);
         let read_only = self.settings.get("default_transaction_read_only").unwrap_or_default() == "on";
         let deferrable = self.settings.get("default_transaction_deferrable").unwrap_or_default();
         self.txn = Some(self.db.txn.begin(self.info.pid, level, read_only));
@@ -406,7 +405,12 @@ impl Session {
     }
 
     /// Runs one prepared statement with parameter values (shared by both protocols).
-    fn run_statement(&mut self, stmt: &PreparedStatement, params: &[Value], multi: bool) -> Result<QueryResult> {
+    fn run_statement(
+        &mut self,
+        stmt: &PreparedStatement,
+        params: &[Value],
+        multi: bool,
+    ) -> Result<QueryResult> {
         self.check_not_failed(stmt)?;
         self.info.cancel.store(false, Ordering::SeqCst);
         match stmt {
@@ -421,7 +425,10 @@ impl Session {
                     if txn.read_only() {
                         return Err(Error::new(
                             ErrorKind::ReadOnlySqlTransaction,
-                            format!("cannot execute {} in a read-only transaction", statement_name(&p.statement)),
+                            format!(
+                                "cannot execute {} in a read-only transaction",
+                                statement_name(&p.statement)
+                            ),
                         ));
                     }
                     txn.acquire_writer(&wait)?;
@@ -577,7 +584,10 @@ impl Session {
                             )
                         })?)
                     } else {
-                        TxnMode::ReadOnly(matches!(v.to_ascii_lowercase().as_str(), "on" | "true" | "1" | "yes"))
+                        TxnMode::ReadOnly(matches!(
+                            v.to_ascii_lowercase().as_str(),
+                            "on" | "true" | "1" | "yes"
+                        ))
                     };
                     return self.run_utility(&Utility::SetTransaction(vec![mode]), multi);
                 }
@@ -675,13 +685,19 @@ impl Session {
         if matches!(self.block, Block::Explicit | Block::Failed) {
             Ok(())
         } else {
-            Err(Error::new(ErrorKind::NoActiveSqlTransaction, format!("{what} can only be used in transaction blocks")))
+            Err(Error::new(
+                ErrorKind::NoActiveSqlTransaction,
+                format!("{what} can only be used in transaction blocks"),
+            ))
         }
     }
 
     fn outside_block(&self, what: &str, multi: bool) -> Result<()> {
         if matches!(self.block, Block::Explicit | Block::Failed) || multi {
-            return Err(Error::new(ErrorKind::ActiveSqlTransaction, format!("{what} cannot run inside a transaction block")));
+            return Err(Error::new(
+                ErrorKind::ActiveSqlTransaction,
+                format!("{what} cannot run inside a transaction block"),
+            ));
         }
         Ok(())
     }
@@ -721,7 +737,7 @@ impl Session {
                 self.check_not_failed(&PreparedStatement::Empty)?;
                 self.ensure_txn();
                 let p = self.with_ctx(false, |ctx| engine::prepare(ctx, &s, &hints))?;
-                PreparedStatement::Engine(p)
+                PreparedStatement::Engine(Box::new(p))
             }
         };
         self.statements.insert(name.to_string(), Arc::new(stmt));
@@ -736,7 +752,10 @@ impl Session {
 
     fn statement(&self, name: &str) -> Result<Arc<PreparedStatement>> {
         self.statements.get(name).cloned().ok_or_else(|| {
-            Error::new(ErrorKind::InvalidSqlStatementName, format!("prepared statement \"{name}\" does not exist"))
+            Error::new(
+                ErrorKind::InvalidSqlStatementName,
+                format!("prepared statement \"{name}\" does not exist"),
+            )
         })
     }
 
@@ -775,7 +794,10 @@ impl Session {
                 Some(bytes) if format == 1 => Value::from_binary(bytes, ty)?,
                 Some(bytes) => {
                     let text = std::str::from_utf8(bytes).map_err(|_| {
-                        Error::new(ErrorKind::InvalidTextRepresentation, "invalid byte sequence for encoding \"UTF8\"")
+                        Error::new(
+                            ErrorKind::InvalidTextRepresentation,
+                            "invalid byte sequence for encoding \"UTF8\"",
+                        )
                     })?;
                     Value::from_text(text, ty, &fmt)?
                 }
@@ -784,7 +806,12 @@ impl Session {
         }
         self.portals.insert(
             portal.to_string(),
-            Portal { statement: stmt, params: values, result_formats: result_formats.to_vec(), pending: None },
+            Portal {
+                statement: stmt,
+                params: values,
+                result_formats: result_formats.to_vec(),
+                pending: None,
+            },
         );
         Ok(())
     }
@@ -796,9 +823,9 @@ impl Session {
     }
 
     fn portal(&self, name: &str) -> Result<&Portal> {
-        self.portals
-            .get(name)
-            .ok_or_else(|| Error::new(ErrorKind::InvalidCursorName, format!("portal \"{name}\" does not exist")))
+        self.portals.get(name).ok_or_else(|| {
+            Error::new(ErrorKind::InvalidCursorName, format!("portal \"{name}\" does not exist"))
+        })
     }
 
     /// Execute: runs the portal (first call) and returns up to `max_rows` rows (0 = all).
@@ -868,7 +895,8 @@ impl Drop for Session {
 }
 
 fn show_columns(name: Option<&str>) -> Vec<Column> {
-    let col = |n: &str| Column { name: n.to_string(), data_type: DataType::Text, table_oid: 0, column_number: 0 };
+    let col =
+        |n: &str| Column { name: n.to_string(), data_type: DataType::Text, table_oid: 0, column_number: 0 };
     match name {
         None => vec![col("name"), col("setting"), col("description")],
         Some(n) => vec![col(&n.to_ascii_lowercase())],
@@ -880,7 +908,10 @@ pub fn statement_writes(stmt: &Statement) -> bool {
     match stmt {
         Statement::Query(q) => {
             !q.locks.is_empty()
-                || matches!(*q.body, SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_) | SetExpr::Merge(_))
+                || matches!(
+                    *q.body,
+                    SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_) | SetExpr::Merge(_)
+                )
         }
         Statement::Explain { .. } | Statement::ExplainTable { .. } | Statement::ShowVariable { .. } => false,
         Statement::Copy { to, .. } => !to,

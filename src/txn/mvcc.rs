@@ -159,6 +159,9 @@ fn encode_value(value: &Option<Vec<u8>>) -> Vec<u8> {
     }
 }
 
+/// A logical key and its value (`None` = deleted), as write sets and scans carry them.
+type Entry = (Vec<u8>, Option<Vec<u8>>);
+
 /// A cancellation flag shared between a session and whoever may cancel it.
 pub type CancelFlag = Arc<AtomicBool>;
 
@@ -341,10 +344,13 @@ pub struct Transaction {
     /// Private write set: key -> new value (`None` = delete).
     writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     /// Undo log for savepoints: key and its previous write-set entry.
-    undo: Vec<(Vec<u8>, Option<Option<Vec<u8>>>)>,
+    undo: Vec<Undo>,
     holds_writer: bool,
     finished: bool,
 }
+
+/// An undo-log entry: a key and its previous write-set entry (`None` = it had none).
+type Undo = (Vec<u8>, Option<Option<Vec<u8>>>);
 
 /// A savepoint: a position in the transaction's undo log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -640,7 +646,7 @@ pub struct MvccScan {
     engine_done: bool,
     /// Backward scans meet a key's versions oldest first: the best candidate so far.
     pending: Option<(Vec<u8>, Option<Vec<u8>>)>,
-    own: std::iter::Peekable<std::vec::IntoIter<(Vec<u8>, Option<Vec<u8>>)>>,
+    own: std::iter::Peekable<std::vec::IntoIter<Entry>>,
     next_stored: Option<(Vec<u8>, Option<Vec<u8>>)>,
     /// Forward scans: the key whose visible version was already returned (skip its older ones).
     last_key: Option<Vec<u8>>,
@@ -683,7 +689,7 @@ impl MvccScan {
     }
 
     /// The next visible stored key (tombstones included as `None`), ignoring own writes.
-    fn next_visible_stored(&mut self) -> Result<Option<(Vec<u8>, Option<Vec<u8>>)>> {
+    fn next_visible_stored(&mut self) -> Result<Option<Entry>> {
         match self.direction {
             Direction::Forward => {
                 // Versions of a key come newest first: take the first with ts <= read_ts, skip
@@ -718,7 +724,7 @@ impl MvccScan {
         }
     }
 
-    fn next_merged(&mut self) -> Result<Option<(Vec<u8>, Option<Vec<u8>>)>> {
+    fn next_merged(&mut self) -> Result<Option<Entry>> {
         if self.next_stored.is_none() {
             self.next_stored = self.next_visible_stored()?;
         }
