@@ -385,6 +385,8 @@ impl Session {
             cancel: Some(self.info.cancel.clone()),
             lock_timeout: (lock > 0).then(|| Duration::from_millis(lock)),
             deadline: (timeout > 0).then(|| Instant::now() + Duration::from_millis(timeout)),
+            deadlock_timeout: Duration::from_millis(self.settings.millis("deadlock_timeout").max(1)),
+            nowait_error: None,
         }
     }
 
@@ -431,8 +433,13 @@ impl Session {
                             ),
                         ));
                     }
-                    txn.acquire_writer(&wait)?;
+                    if is_ddl(&p.statement) {
+                        txn.acquire_ddl(&wait)?;
+                    } else {
+                        txn.acquire_writer(&wait)?;
+                    }
                 }
+                txn.set_wait_options(wait);
                 txn.begin_statement();
                 self.snapshot_taken = true;
                 self.with_ctx(writes, |ctx| engine::execute(ctx, p, params))
@@ -919,6 +926,19 @@ pub fn statement_writes(stmt: &Statement) -> bool {
         Statement::Fetch { .. } | Statement::Close { .. } => false,
         _ => true,
     }
+}
+
+/// Whether a writing statement changes the schema (and so takes the database lock exclusively).
+pub fn is_ddl(stmt: &Statement) -> bool {
+    !matches!(
+        stmt,
+        Statement::Query(_)
+            | Statement::Insert(_)
+            | Statement::Update { .. }
+            | Statement::Delete(_)
+            | Statement::Copy { .. }
+            | Statement::Merge { .. }
+    )
 }
 
 fn statement_name(stmt: &Statement) -> &'static str {

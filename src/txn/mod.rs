@@ -1,3 +1,4 @@
 //! Transactions: multi-version concurrency control over a storage [`crate::storage::Engine`].
 
+pub mod locks;
 pub mod mvcc;

@@ -20,16 +20,18 @@
 //! reads) and reach the engine only at commit, as one atomic batch: abort is dropping the map, and
 //! the engine never holds uncommitted data. Savepoints keep an undo log of the write set.
 //!
-//! ## Concurrency (this stage)
-//! One read-write transaction at a time per database: the first write of a transaction takes the
-//! database's *writer lock* ([`Transaction::acquire_writer`]) and holds it until its commit batch
-//! is appended; the lock is released *before* waiting for durability so that later issues' group
-//! commit can share flushes. A second writer waits (cancellable, visible to
-//! `pg_isolation_test_session_is_blocked`). At READ COMMITTED the statement snapshot is taken after
-//! the writer lock, so a writing statement always sees the latest commits; at REPEATABLE READ and
-//! SERIALIZABLE a write to a key changed after the snapshot fails with 40001 (first updater wins).
-//! Row-level locks, concurrent writers, EvalPlanQual and SSI replace the writer lock in later
-//! issues; the version layout already serves them.
+//! ## Concurrency
+//! Writers lock what they write: [`Transaction::write`] takes an exclusive lock on the key in the
+//! [`LockManager`] (held to the end of the transaction), so a second writer of the same row waits
+//! for the first, FIFO, with deadlock detection. Once it has the lock, a key changed by a
+//! transaction that committed after the snapshot is a conflict: REPEATABLE READ and SERIALIZABLE
+//! fail with 40001 (first updater wins); READ COMMITTED callers use [`Transaction::lock_row`] to
+//! learn the newest version and re-check their predicate against it (PostgreSQL's EvalPlanQual).
+//! Statements that write take the database lock in a shared mode and DDL takes it exclusively
+//! ([`Transaction::acquire_writer`], [`Transaction::acquire_ddl`]), a coarse stand-in for relation
+//! locks. Commits are serialized by a short latch that assigns the commit timestamp and appends the
+//! batch; locks are released once the commit is visible and *before* waiting for durability, so
+//! concurrent commits can share one flush.
 //!
 //! ## Key layout (inside the engine)
 //! | key space | encoding | value |
@@ -41,7 +43,8 @@
 use crate::encoding::keycode;
 use crate::error::{Error, ErrorKind, Result};
 use crate::storage::{Direction, Engine, KeyValue, WriteBatch};
-use parking_lot::{Condvar, Mutex};
+use crate::txn::locks::{LockInfo, LockManager, LockMode, Resource};
+use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -165,15 +168,6 @@ type Entry = (Vec<u8>, Option<Vec<u8>>);
 /// A cancellation flag shared between a session and whoever may cancel it.
 pub type CancelFlag = Arc<AtomicBool>;
 
-/// Who holds the writer lock and who waits for it, for blocking reports.
-#[derive(Default)]
-struct WriterState {
-    /// The transaction id and session pid holding the lock.
-    holder: Option<(u64, i32)>,
-    /// Session pids waiting for it.
-    waiting: Vec<i32>,
-}
-
 #[derive(Default)]
 struct State {
     /// Newest commit timestamp visible to new snapshots.
@@ -188,12 +182,11 @@ struct State {
 pub struct TxnManager {
     engine: Arc<dyn Engine>,
     state: Mutex<State>,
-    writer: Mutex<WriterState>,
-    writer_released: Condvar,
+    locks: LockManager,
 }
 
-/// Options for a transaction wait: cancel flag and timeout (`lock_timeout`, 0 = none).
-#[derive(Clone, Default)]
+/// Options for a transaction wait: cancel flag and timeouts, from the session's settings.
+#[derive(Clone)]
 pub struct WaitOptions {
     /// Set by a cancel request; waits and long loops give up with 57014.
     pub cancel: Option<CancelFlag>,
@@ -201,6 +194,22 @@ pub struct WaitOptions {
     pub lock_timeout: Option<Duration>,
     /// `statement_timeout` deadline: give up with 57014 after it.
     pub deadline: Option<Instant>,
+    /// `deadlock_timeout`: how long a waiter waits before checking for a deadlock.
+    pub deadlock_timeout: Duration,
+    /// NOWAIT: fail at once with this error instead of waiting.
+    pub nowait_error: Option<Error>,
+}
+
+impl Default for WaitOptions {
+    fn default() -> Self {
+        WaitOptions {
+            cancel: None,
+            lock_timeout: None,
+            deadline: None,
+            deadlock_timeout: Duration::from_secs(1),
+            nowait_error: None,
+        }
+    }
 }
 
 impl WaitOptions {
@@ -239,8 +248,7 @@ impl TxnManager {
         Ok(Arc::new(TxnManager {
             engine,
             state: Mutex::new(State { visible_ts, next_txn_id: 1, active: BTreeMap::new() }),
-            writer: Mutex::new(WriterState::default()),
-            writer_released: Condvar::new(),
+            locks: LockManager::new(),
         }))
     }
 
@@ -265,24 +273,25 @@ impl TxnManager {
             read_ts: None,
             writes: BTreeMap::new(),
             undo: Vec::new(),
-            holds_writer: false,
+            held: Vec::new(),
+            wait: WaitOptions::default(),
             finished: false,
         }
     }
 
     /// Whether session `pid` is waiting for a lock held by one of `holders`.
     pub fn is_blocked_by(&self, pid: i32, holders: &[i32]) -> bool {
-        let w = self.writer.lock();
-        w.waiting.contains(&pid) && w.holder.is_some_and(|(_, h)| holders.contains(&h))
+        self.locks.is_blocked_by(pid, holders)
     }
 
     /// The pids blocking session `pid`, PostgreSQL's `pg_blocking_pids`.
     pub fn blocking_pids(&self, pid: i32) -> Vec<i32> {
-        let w = self.writer.lock();
-        match w.holder {
-            Some((_, h)) if w.waiting.contains(&pid) => vec![h],
-            _ => vec![],
-        }
+        self.locks.blocking_pids(pid)
+    }
+
+    /// Every held and awaited lock (`pg_locks`).
+    pub fn lock_snapshot(&self) -> Vec<LockInfo> {
+        self.locks.snapshot()
     }
 
     /// Reads a non-transactional key (sequences).
@@ -312,14 +321,6 @@ impl TxnManager {
         ts
     }
 
-    fn release_writer(&self, id: u64) {
-        let mut w = self.writer.lock();
-        if w.holder.is_some_and(|(h, _)| h == id) {
-            w.holder = None;
-            self.writer_released.notify_all();
-        }
-    }
-
     /// The newest committed version of `key` (any timestamp): `(commit_ts, value)`.
     fn newest_version(&self, key: &[u8]) -> Result<Option<(Timestamp, Option<Vec<u8>>)>> {
         let from = version_prefix(key);
@@ -345,8 +346,28 @@ pub struct Transaction {
     writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     /// Undo log for savepoints: key and its previous write-set entry.
     undo: Vec<Undo>,
-    holds_writer: bool,
+    /// Locks held, in the order taken (savepoints release the tail).
+    held: Vec<Resource>,
+    /// Cancel flag and timeouts of the running statement.
+    wait: WaitOptions,
     finished: bool,
+}
+
+/// The outcome of [`Transaction::lock_row`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RowLock {
+    /// No version newer than this transaction's snapshot: the row is as the statement read it.
+    Unchanged,
+    /// A transaction that committed after the snapshot changed the key; its newest value
+    /// (`None` = deleted). READ COMMITTED re-checks against it (EvalPlanQual); REPEATABLE READ and
+    /// SERIALIZABLE fail with [`concurrent_update_error`].
+    Changed(Option<Vec<u8>>),
+}
+
+/// PostgreSQL's 40001 for a row changed by a concurrent transaction (`deleted`: it was deleted).
+pub fn concurrent_update_error(deleted: bool) -> Error {
+    let what = if deleted { "delete" } else { "update" };
+    Error::new(ErrorKind::Serialization, format!("could not serialize access due to concurrent {what}"))
 }
 
 /// An undo-log entry: a key and its previous write-set entry (`None` = it had none).
@@ -354,7 +375,10 @@ type Undo = (Vec<u8>, Option<Option<Vec<u8>>>);
 
 /// A savepoint: a position in the transaction's undo log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SavepointMark(usize);
+pub struct SavepointMark {
+    undo: usize,
+    locks: usize,
+}
 
 impl Transaction {
     /// Transaction id (unique within the database while the server runs).
@@ -411,9 +435,21 @@ impl Transaction {
         }
     }
 
-    /// Takes the database's writer lock before a writing statement, waiting for the current
-    /// writer to finish. At READ COMMITTED the statement snapshot is re-taken afterwards so the
-    /// statement sees what the previous writer committed.
+    /// Sets the cancel flag and timeouts used by this transaction's waits (per statement).
+    pub fn set_wait_options(&mut self, wait: WaitOptions) {
+        self.wait = wait;
+    }
+
+    fn lock(&mut self, res: Resource, mode: LockMode) -> Result<()> {
+        let wait = self.wait.clone();
+        if self.mgr.locks.acquire(self.id, self.pid, &res, mode, &wait)? {
+            self.held.push(res);
+        }
+        Ok(())
+    }
+
+    /// Before a statement that writes data: takes the database lock in a mode shared with other
+    /// writers, so that DDL waits for this transaction.
     pub fn acquire_writer(&mut self, wait: &WaitOptions) -> Result<()> {
         if self.read_only {
             return Err(Error::new(
@@ -421,45 +457,39 @@ impl Transaction {
                 "cannot execute write in a read-only transaction",
             ));
         }
-        if self.holds_writer {
-            return Ok(());
+        self.wait = wait.clone();
+        self.lock(Resource::Database, LockMode::KeyShare)
+    }
+
+    /// Before DDL: takes the database lock exclusively, waiting for every transaction that wrote
+    /// data. At READ COMMITTED the statement snapshot is re-taken afterwards.
+    pub fn acquire_ddl(&mut self, wait: &WaitOptions) -> Result<()> {
+        if self.read_only {
+            return Err(Error::new(
+                ErrorKind::ReadOnlySqlTransaction,
+                "cannot execute DDL in a read-only transaction",
+            ));
         }
-        let started = Instant::now();
-        let mut w = self.mgr.writer.lock();
-        let mut registered = false;
-        while w.holder.is_some() {
-            if !registered {
-                w.waiting.push(self.pid);
-                registered = true;
-            }
-            let result = (|| {
-                wait.check()?;
-                if let Some(t) = wait.lock_timeout {
-                    if started.elapsed() >= t {
-                        return Err(Error::new(
-                            ErrorKind::LockNotAvailable,
-                            "canceling statement due to lock timeout",
-                        ));
-                    }
-                }
-                Ok(())
-            })();
-            if let Err(e) = result {
-                w.waiting.retain(|p| *p != self.pid);
-                return Err(e);
-            }
-            self.mgr.writer_released.wait_for(&mut w, Duration::from_millis(10));
-        }
-        if registered {
-            w.waiting.retain(|p| *p != self.pid);
-        }
-        w.holder = Some((self.id, self.pid));
-        drop(w);
-        self.holds_writer = true;
+        self.wait = wait.clone();
+        self.lock(Resource::Database, LockMode::Update)?;
         if !self.isolation.uses_transaction_snapshot() {
             self.read_ts = Some(self.mgr.take_snapshot(self.id));
         }
         Ok(())
+    }
+
+    /// Locks the row (or index entry) `key` in `mode`, waiting for conflicting holders, and tells
+    /// whether a transaction that committed after this one's snapshot changed it.
+    pub fn lock_row(&mut self, key: &[u8], mode: LockMode) -> Result<RowLock> {
+        self.lock(Resource::Key(key.to_vec()), mode)?;
+        if self.writes.contains_key(key) {
+            return Ok(RowLock::Unchanged);
+        }
+        let ts = self.snapshot();
+        match self.mgr.newest_version(key)? {
+            Some((newest, value)) if newest > ts => Ok(RowLock::Changed(value)),
+            _ => Ok(RowLock::Unchanged),
+        }
     }
 
     /// Reads `key` as this transaction sees it.
@@ -535,7 +565,10 @@ impl Transaction {
         self.scan(Bound::Included(prefix.to_vec()), to, direction)
     }
 
-    /// Writes `key` = `value` (`None` deletes). Requires the writer lock.
+    /// Writes `key` = `value` (`None` deletes), taking an exclusive lock on the key first. At
+    /// REPEATABLE READ and SERIALIZABLE a key changed by a transaction that committed after the
+    /// snapshot fails with 40001 (first updater wins); READ COMMITTED callers re-check with
+    /// [`Transaction::lock_row`] before writing.
     pub fn write(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) -> Result<()> {
         if self.read_only {
             return Err(Error::new(
@@ -543,16 +576,11 @@ impl Transaction {
                 "cannot execute write in a read-only transaction",
             ));
         }
-        assert!(self.holds_writer, "writes require the writer lock (acquire_writer)");
-        if self.isolation.uses_transaction_snapshot() && !self.writes.contains_key(&key) {
-            let ts = self.snapshot();
-            if let Some((newest, val)) = self.mgr.newest_version(&key)? {
-                if newest > ts {
-                    let what = if val.is_none() { "delete" } else { "update" };
-                    return Err(Error::new(
-                        ErrorKind::Serialization,
-                        format!("could not serialize access due to concurrent {what}"),
-                    ));
+        if !self.writes.contains_key(&key) {
+            let lock = self.lock_row(&key, LockMode::Update)?;
+            if let RowLock::Changed(newest) = lock {
+                if self.isolation.uses_transaction_snapshot() {
+                    return Err(concurrent_update_error(newest.is_none()));
                 }
             }
         }
@@ -563,12 +591,16 @@ impl Transaction {
 
     /// Marks a savepoint.
     pub fn savepoint(&self) -> SavepointMark {
-        SavepointMark(self.undo.len())
+        SavepointMark { undo: self.undo.len(), locks: self.held.len() }
     }
 
-    /// Undoes every write made after `mark`.
+    /// Undoes every write made after `mark` and releases the locks taken after it.
     pub fn rollback_to(&mut self, mark: SavepointMark) {
-        while self.undo.len() > mark.0 {
+        if self.held.len() > mark.locks {
+            let released = self.held.split_off(mark.locks);
+            self.mgr.locks.release(self.id, &released);
+        }
+        while self.undo.len() > mark.undo {
             let Some((key, prev)) = self.undo.pop() else { break };
             match prev {
                 Some(v) => {
@@ -590,7 +622,6 @@ impl Transaction {
             if self.writes.is_empty() {
                 return Ok(());
             }
-            assert!(self.holds_writer, "a transaction with writes holds the writer lock");
             let mut st = mgr.state.lock();
             let ts = st.visible_ts + 1;
             let mut batch = WriteBatch::new();
@@ -601,8 +632,9 @@ impl Transaction {
             let lsn = mgr.engine.write(batch)?;
             st.visible_ts = ts;
             drop(st);
-            mgr.release_writer(self.id);
-            self.holds_writer = false;
+            // Locks go once the commit is visible, before the durability wait (group commit).
+            let held = std::mem::take(&mut self.held);
+            mgr.locks.release(self.id, &held);
             mgr.engine.wait_durable(lsn)
         })();
         self.end();
@@ -616,10 +648,9 @@ impl Transaction {
     }
 
     fn end(&mut self) {
-        if self.holds_writer {
-            self.mgr.release_writer(self.id);
-            self.holds_writer = false;
-        }
+        let held = std::mem::take(&mut self.held);
+        self.mgr.locks.release(self.id, &held);
+        self.mgr.locks.forget(self.id);
         self.mgr.state.lock().active.remove(&self.id);
         self.writes.clear();
         self.undo.clear();
@@ -779,7 +810,6 @@ mod tests {
     }
 
     fn put(t: &mut Transaction, k: &str, v: Option<&str>) -> Result<()> {
-        t.acquire_writer(&WaitOptions::default())?;
         t.write(k.as_bytes().to_vec(), v.map(|v| v.as_bytes().to_vec()))
     }
 
@@ -883,15 +913,22 @@ mod tests {
     }
 
     #[test]
-    fn second_writer_waits_and_reports_blocking() {
+    fn second_writer_of_a_key_waits_and_reports_blocking() {
         let m = mgr();
         let mut t1 = m.begin(10, IsolationLevel::ReadCommitted, false);
         put(&mut t1, "a", Some("1")).unwrap();
+        // Another key is free.
+        let mut other = m.begin(11, IsolationLevel::ReadCommitted, false);
+        put(&mut other, "b", Some("x")).unwrap();
+        other.commit().unwrap();
         let m2 = m.clone();
         let h = std::thread::spawn(move || {
             let mut t2 = m2.begin(20, IsolationLevel::ReadCommitted, false);
+            t2.begin_statement();
+            let lock = t2.lock_row(b"a", LockMode::Update).unwrap();
             put(&mut t2, "a", Some("2")).unwrap();
             t2.commit().unwrap();
+            lock
         });
         let start = Instant::now();
         while !m.is_blocked_by(20, &[10]) {
@@ -900,9 +937,58 @@ mod tests {
         }
         assert_eq!(m.blocking_pids(20), vec![10]);
         t1.commit().unwrap();
-        h.join().unwrap();
+        // The waiter learns that the row changed under it (READ COMMITTED re-checks).
+        assert_eq!(h.join().unwrap(), RowLock::Changed(Some(b"1".to_vec())));
         let mut r = m.begin(30, IsolationLevel::ReadCommitted, false);
         assert_eq!(r.get(b"a").unwrap(), Some(b"2".to_vec()));
+    }
+
+    #[test]
+    fn repeatable_read_waiter_fails_after_the_holder_commits_and_proceeds_after_rollback() {
+        let m = mgr();
+        let mut setup = m.begin(1, IsolationLevel::ReadCommitted, false);
+        put(&mut setup, "a", Some("0")).unwrap();
+        setup.commit().unwrap();
+        for commit in [true, false] {
+            let mut t1 = m.begin(10, IsolationLevel::RepeatableRead, false);
+            put(&mut t1, "a", Some("1")).unwrap();
+            let m2 = m.clone();
+            let h = std::thread::spawn(move || {
+                let mut t2 = m2.begin(20, IsolationLevel::RepeatableRead, false);
+                t2.begin_statement();
+                let r = put(&mut t2, "a", Some("2"));
+                if r.is_ok() {
+                    t2.commit().unwrap();
+                }
+                r
+            });
+            while !m.is_blocked_by(20, &[10]) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if commit {
+                t1.commit().unwrap();
+                let e = h.join().unwrap().unwrap_err();
+                assert_eq!(e.message, "could not serialize access due to concurrent update");
+            } else {
+                t1.rollback();
+                h.join().unwrap().unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn savepoint_rollback_releases_row_locks() {
+        let m = mgr();
+        let mut t1 = m.begin(10, IsolationLevel::ReadCommitted, false);
+        let sp = t1.savepoint();
+        put(&mut t1, "a", Some("1")).unwrap();
+        t1.rollback_to(sp);
+        let mut t2 = m.begin(20, IsolationLevel::ReadCommitted, false);
+        t2.set_wait_options(WaitOptions {
+            lock_timeout: Some(Duration::from_millis(50)),
+            ..Default::default()
+        });
+        put(&mut t2, "a", Some("2")).unwrap();
     }
 
     #[test]
@@ -912,7 +998,8 @@ mod tests {
         put(&mut t1, "a", Some("1")).unwrap();
         let mut t2 = m.begin(2, IsolationLevel::ReadCommitted, false);
         let flag: CancelFlag = Arc::new(AtomicBool::new(true));
-        let e = t2.acquire_writer(&WaitOptions { cancel: Some(flag), ..Default::default() }).unwrap_err();
+        t2.set_wait_options(WaitOptions { cancel: Some(flag), ..Default::default() });
+        let e = put(&mut t2, "a", Some("2")).unwrap_err();
         assert_eq!(e.sqlstate(), "57014");
         assert!(!m.is_blocked_by(2, &[1]));
     }
