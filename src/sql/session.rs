@@ -339,7 +339,9 @@ impl Session {
                 .unwrap_or(IsolationLevel::ReadCommitted);
         let read_only = self.settings.get("default_transaction_read_only").unwrap_or_default() == "on";
         let deferrable = self.settings.get("default_transaction_deferrable").unwrap_or_default();
-        self.txn = Some(self.db.txn.begin(self.info.pid, level, read_only));
+        let mut txn = self.db.txn.begin(self.info.pid, level, read_only);
+        txn.set_deferrable(deferrable == "on");
+        self.txn = Some(txn);
         self.settings.set_internal("transaction_isolation", level.as_str());
         self.settings.set_internal("transaction_read_only", if read_only { "on" } else { "off" });
         self.settings.set_internal("transaction_deferrable", &deferrable);
@@ -440,7 +442,7 @@ impl Session {
                     }
                 }
                 txn.set_wait_options(wait);
-                txn.begin_statement();
+                txn.begin_statement()?;
                 self.snapshot_taken = true;
                 self.with_ctx(writes, |ctx| engine::execute(ctx, p, params))
             }
@@ -475,6 +477,9 @@ impl Session {
                     self.settings.set_internal("transaction_read_only", if *ro { "on" } else { "off" });
                 }
                 TxnMode::Deferrable(d) => {
+                    if let Some(t) = self.txn.as_mut() {
+                        t.set_deferrable(*d);
+                    }
                     self.settings.set_internal("transaction_deferrable", if *d { "on" } else { "off" });
                 }
             }

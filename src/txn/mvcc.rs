@@ -44,6 +44,7 @@ use crate::encoding::keycode;
 use crate::error::{Error, ErrorKind, Result};
 use crate::storage::{Direction, Engine, KeyValue, WriteBatch};
 use crate::txn::locks::{LockInfo, LockManager, LockMode, Resource};
+use crate::txn::ssi::Ssi;
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
@@ -183,6 +184,7 @@ pub struct TxnManager {
     engine: Arc<dyn Engine>,
     state: Mutex<State>,
     locks: LockManager,
+    ssi: Ssi,
 }
 
 /// Options for a transaction wait: cancel flag and timeouts, from the session's settings.
@@ -249,6 +251,7 @@ impl TxnManager {
             engine,
             state: Mutex::new(State { visible_ts, next_txn_id: 1, active: BTreeMap::new() }),
             locks: LockManager::new(),
+            ssi: Ssi::new(),
         }))
     }
 
@@ -275,13 +278,21 @@ impl TxnManager {
             undo: Vec::new(),
             held: Vec::new(),
             wait: WaitOptions::default(),
+            deferrable: false,
+            ssi: false,
+            committed: false,
             finished: false,
         }
     }
 
     /// Whether session `pid` is waiting for a lock held by one of `holders`.
     pub fn is_blocked_by(&self, pid: i32, holders: &[i32]) -> bool {
-        self.locks.is_blocked_by(pid, holders)
+        self.locks.is_blocked_by(pid, holders) || self.ssi.is_blocked_by(pid, holders)
+    }
+
+    /// The SSI state (observability).
+    pub fn ssi(&self) -> &Ssi {
+        &self.ssi
     }
 
     /// The pids blocking session `pid`, PostgreSQL's `pg_blocking_pids`.
@@ -350,6 +361,12 @@ pub struct Transaction {
     held: Vec<Resource>,
     /// Cancel flag and timeouts of the running statement.
     wait: WaitOptions,
+    /// DEFERRABLE (matters for SERIALIZABLE READ ONLY).
+    deferrable: bool,
+    /// Registered with SSI (SERIALIZABLE, snapshot taken).
+    ssi: bool,
+    /// Whether the commit succeeded (SSI keeps committed transactions).
+    committed: bool,
     finished: bool,
 }
 
@@ -416,22 +433,47 @@ impl Transaction {
         !self.writes.is_empty()
     }
 
-    /// Prepares for a statement: takes the transaction snapshot if there is none yet, or a fresh
-    /// statement snapshot at READ COMMITTED.
-    pub fn begin_statement(&mut self) {
-        if self.read_ts.is_none() || !self.isolation.uses_transaction_snapshot() {
-            self.read_ts = Some(self.mgr.take_snapshot(self.id));
-        }
+    /// Sets DEFERRABLE.
+    pub fn set_deferrable(&mut self, deferrable: bool) {
+        self.deferrable = deferrable;
     }
 
-    fn snapshot(&mut self) -> Timestamp {
+    /// Prepares for a statement: takes the transaction snapshot if there is none yet, or a fresh
+    /// statement snapshot at READ COMMITTED. A SERIALIZABLE READ ONLY DEFERRABLE transaction first
+    /// waits for a safe snapshot.
+    pub fn begin_statement(&mut self) -> Result<()> {
+        if self.read_ts.is_none() || !self.isolation.uses_transaction_snapshot() {
+            self.new_snapshot()?;
+        }
+        if self.ssi {
+            self.mgr.ssi.check(self.id)?;
+        }
+        Ok(())
+    }
+
+    fn new_snapshot(&mut self) -> Result<Timestamp> {
+        let serializable = self.isolation == IsolationLevel::Serializable;
+        if serializable && self.read_ts.is_none() && self.read_only && self.deferrable {
+            let wait = self.wait.clone();
+            self.mgr.ssi.wait_for_safe_snapshot(self.pid, &|| wait.check())?;
+            // Safe: no read-write serializable transaction is concurrent; SSI has nothing to track.
+            let ts = self.mgr.take_snapshot(self.id);
+            self.read_ts = Some(ts);
+            return Ok(ts);
+        }
+        let ts = self.mgr.take_snapshot(self.id);
+        if serializable && self.read_ts.is_none() {
+            self.mgr.ssi.register(self.id, self.pid, ts, self.read_only);
+            self.ssi = true;
+        }
+        self.read_ts = Some(ts);
+        Ok(ts)
+    }
+
+    fn snapshot(&mut self) -> Result<Timestamp> {
         match self.read_ts {
-            Some(ts) => ts,
-            None => {
-                let ts = self.mgr.take_snapshot(self.id);
-                self.read_ts = Some(ts);
-                ts
-            }
+            Some(ts) => Ok(ts),
+            None => self.new_snapshot(),
         }
     }
 
@@ -473,7 +515,7 @@ impl Transaction {
         self.wait = wait.clone();
         self.lock(Resource::Database, LockMode::Update)?;
         if !self.isolation.uses_transaction_snapshot() {
-            self.read_ts = Some(self.mgr.take_snapshot(self.id));
+            self.new_snapshot()?;
         }
         Ok(())
     }
@@ -485,7 +527,7 @@ impl Transaction {
         if self.writes.contains_key(key) {
             return Ok(RowLock::Unchanged);
         }
-        let ts = self.snapshot();
+        let ts = self.snapshot()?;
         match self.mgr.newest_version(key)? {
             Some((newest, value)) if newest > ts => Ok(RowLock::Changed(value)),
             _ => Ok(RowLock::Unchanged),
@@ -497,7 +539,15 @@ impl Transaction {
         if let Some(v) = self.writes.get(key) {
             return Ok(v.clone());
         }
-        let ts = self.snapshot();
+        let ts = self.snapshot()?;
+        if self.ssi {
+            let newer = match self.mgr.newest_version(key)? {
+                Some((newest, _)) if newest > ts => vec![newest],
+                _ => vec![],
+            };
+            let point = (Bound::Included(key.to_vec()), Bound::Included(key.to_vec()));
+            self.mgr.ssi.on_read(self.id, point, &newer)?;
+        }
         let from = version_key(key, ts);
         let to = version_key(key, 0);
         let hit = self.mgr.engine.scan_chunk(
@@ -519,7 +569,13 @@ impl Transaction {
         to: Bound<Vec<u8>>,
         direction: Direction,
     ) -> Result<MvccScan> {
-        let ts = self.snapshot();
+        let ts = self.snapshot()?;
+        let ssi = if self.ssi {
+            self.mgr.ssi.on_read(self.id, (from.clone(), to.clone()), &[])?;
+            Some(SsiReads { mgr: self.mgr.clone(), txn: self.id, newer: Vec::new() })
+        } else {
+            None
+        };
         let own: Vec<(Vec<u8>, Option<Vec<u8>>)> = match direction {
             Direction::Forward => {
                 self.writes.range((from.clone(), to.clone())).map(|(k, v)| (k.clone(), v.clone())).collect()
@@ -553,6 +609,7 @@ impl Transaction {
             own: own.into_iter().peekable(),
             next_stored: None,
             last_key: None,
+            ssi,
         })
     }
 
@@ -578,6 +635,9 @@ impl Transaction {
         }
         if !self.writes.contains_key(&key) {
             let lock = self.lock_row(&key, LockMode::Update)?;
+            if self.ssi {
+                self.mgr.ssi.on_write(self.id, &key)?;
+            }
             if let RowLock::Changed(newest) = lock {
                 if self.isolation.uses_transaction_snapshot() {
                     return Err(concurrent_update_error(newest.is_none()));
@@ -619,7 +679,19 @@ impl Transaction {
         self.finished = true;
         let mgr = self.mgr.clone();
         let result = (|| {
+            let pre_commit = if self.ssi {
+                let mut keys = self.writes.keys().map(|k| k.as_slice());
+                mgr.ssi.pre_commit(self.id, &mut keys)?
+            } else {
+                None
+            };
             if self.writes.is_empty() {
+                if let Some(pc) = pre_commit {
+                    // A read-only serializable transaction still gets a place in commit order.
+                    let mut st = mgr.state.lock();
+                    st.visible_ts += 1;
+                    pc.committed(st.visible_ts);
+                }
                 return Ok(());
             }
             let mut st = mgr.state.lock();
@@ -631,12 +703,19 @@ impl Transaction {
             batch.put(meta_key(META_LAST_COMMIT), ts.to_be_bytes().to_vec());
             let lsn = mgr.engine.write(batch)?;
             st.visible_ts = ts;
+            if let Some(pc) = pre_commit {
+                pc.committed(ts);
+            }
             drop(st);
+            self.committed = true;
             // Locks go once the commit is visible, before the durability wait (group commit).
             let held = std::mem::take(&mut self.held);
             mgr.locks.release(self.id, &held);
             mgr.engine.wait_durable(lsn)
         })();
+        if result.is_ok() {
+            self.committed = true;
+        }
         self.end();
         result
     }
@@ -651,6 +730,13 @@ impl Transaction {
         let held = std::mem::take(&mut self.held);
         self.mgr.locks.release(self.id, &held);
         self.mgr.locks.forget(self.id);
+        if self.ssi {
+            if self.committed {
+                self.mgr.ssi.notify();
+            } else {
+                self.mgr.ssi.abort(self.id);
+            }
+        }
         self.mgr.state.lock().active.remove(&self.id);
         self.writes.clear();
         self.undo.clear();
@@ -681,11 +767,38 @@ pub struct MvccScan {
     next_stored: Option<(Vec<u8>, Option<Vec<u8>>)>,
     /// Forward scans: the key whose visible version was already returned (skip its older ones).
     last_key: Option<Vec<u8>>,
+    /// SERIALIZABLE readers: versions skipped because they committed after the snapshot.
+    ssi: Option<SsiReads>,
+}
+
+/// The SSI side of a scan: commit timestamps of versions the scan could not see, reported as
+/// rw-conflicts when the scan ends (a dangerous structure found then dooms the reader, which fails
+/// at its next operation).
+struct SsiReads {
+    mgr: Arc<TxnManager>,
+    txn: u64,
+    newer: Vec<Timestamp>,
+}
+
+impl Drop for SsiReads {
+    fn drop(&mut self) {
+        if !self.newer.is_empty() {
+            self.mgr.ssi.on_newer_versions(self.txn, &self.newer);
+        }
+    }
 }
 
 const MVCC_CHUNK: usize = 256;
 
 impl MvccScan {
+    fn note_newer(&mut self, ts: Timestamp) {
+        if let Some(s) = &mut self.ssi {
+            if !s.newer.contains(&ts) {
+                s.newer.push(ts);
+            }
+        }
+    }
+
     fn raw_next(&mut self) -> Result<Option<KeyValue>> {
         loop {
             if let Some(kv) = self.chunk.next() {
@@ -727,7 +840,11 @@ impl MvccScan {
                 // the rest of that key.
                 while let Some((raw, val)) = self.raw_next()? {
                     let (key, ts) = decode_version_key(&raw)?;
-                    if self.last_key.as_ref() == Some(&key) || ts > self.read_ts {
+                    if ts > self.read_ts {
+                        self.note_newer(ts);
+                        continue;
+                    }
+                    if self.last_key.as_ref() == Some(&key) {
                         continue;
                     }
                     self.last_key = Some(key.clone());
@@ -740,6 +857,7 @@ impl MvccScan {
                 while let Some((raw, val)) = self.raw_next()? {
                     let (key, ts) = decode_version_key(&raw)?;
                     if ts > self.read_ts {
+                        self.note_newer(ts);
                         continue;
                     }
                     match &self.pending {
@@ -832,7 +950,7 @@ mod tests {
         t1.commit().unwrap();
 
         let mut reader = m.begin(2, IsolationLevel::RepeatableRead, false);
-        reader.begin_statement();
+        reader.begin_statement().unwrap();
         let mut t2 = m.begin(3, IsolationLevel::ReadCommitted, false);
         put(&mut t2, "a", Some("2")).unwrap();
         put(&mut t2, "b", None).unwrap();
@@ -903,7 +1021,7 @@ mod tests {
         put(&mut t, "a", Some("0")).unwrap();
         t.commit().unwrap();
         let mut rr = m.begin(2, IsolationLevel::RepeatableRead, false);
-        rr.begin_statement();
+        rr.begin_statement().unwrap();
         let mut other = m.begin(3, IsolationLevel::ReadCommitted, false);
         put(&mut other, "a", Some("1")).unwrap();
         other.commit().unwrap();
@@ -924,7 +1042,7 @@ mod tests {
         let m2 = m.clone();
         let h = std::thread::spawn(move || {
             let mut t2 = m2.begin(20, IsolationLevel::ReadCommitted, false);
-            t2.begin_statement();
+            t2.begin_statement().unwrap();
             let lock = t2.lock_row(b"a", LockMode::Update).unwrap();
             put(&mut t2, "a", Some("2")).unwrap();
             t2.commit().unwrap();
@@ -955,7 +1073,7 @@ mod tests {
             let m2 = m.clone();
             let h = std::thread::spawn(move || {
                 let mut t2 = m2.begin(20, IsolationLevel::RepeatableRead, false);
-                t2.begin_statement();
+                t2.begin_statement().unwrap();
                 let r = put(&mut t2, "a", Some("2"));
                 if r.is_ok() {
                     t2.commit().unwrap();
@@ -974,6 +1092,61 @@ mod tests {
                 h.join().unwrap().unwrap();
             }
         }
+    }
+
+    #[test]
+    fn serializable_write_skew_fails_one_and_serial_order_commits_both() {
+        let m = mgr();
+        let mut setup = m.begin(1, IsolationLevel::ReadCommitted, false);
+        put(&mut setup, "x", Some("1")).unwrap();
+        put(&mut setup, "y", Some("1")).unwrap();
+        setup.commit().unwrap();
+        // Concurrent: each reads one key and writes the other.
+        let mut t1 = m.begin(10, IsolationLevel::Serializable, false);
+        let mut t2 = m.begin(20, IsolationLevel::Serializable, false);
+        t1.begin_statement().unwrap();
+        t2.begin_statement().unwrap();
+        assert!(t1.get(b"x").unwrap().is_some());
+        assert!(t2.get(b"y").unwrap().is_some());
+        put(&mut t1, "y", Some("0")).unwrap();
+        put(&mut t2, "x", Some("0")).unwrap();
+        t1.commit().unwrap();
+        let e = t2.commit().unwrap_err();
+        assert_eq!(e.sqlstate(), "40001");
+        assert_eq!(e.message, "could not serialize access due to read/write dependencies among transactions");
+        // Serial: the second starts after the first committed.
+        let mut t3 = m.begin(30, IsolationLevel::Serializable, false);
+        t3.begin_statement().unwrap();
+        let _ = t3.scan_prefix(b"", Direction::Forward).unwrap().count();
+        put(&mut t3, "x", Some("2")).unwrap();
+        t3.commit().unwrap();
+        let mut t4 = m.begin(40, IsolationLevel::Serializable, false);
+        t4.begin_statement().unwrap();
+        let _ = t4.scan_prefix(b"", Direction::Forward).unwrap().count();
+        put(&mut t4, "y", Some("2")).unwrap();
+        t4.commit().unwrap();
+        assert_eq!(m.ssi().stats().0, 0, "no concurrent transactions left to track");
+    }
+
+    #[test]
+    fn serializable_read_after_concurrent_commit_is_an_edge() {
+        // T1 reads x and writes y; T2 writes x and commits first; T1 then scans and meets T2's
+        // newer version of x. With T3 reading y before T1's write, T3 -> T1 -> T2 would be a
+        // dangerous structure; here it is only T1 -> T2 and T1 commits.
+        let m = mgr();
+        let mut setup = m.begin(1, IsolationLevel::ReadCommitted, false);
+        put(&mut setup, "x", Some("1")).unwrap();
+        setup.commit().unwrap();
+        let mut t1 = m.begin(10, IsolationLevel::Serializable, false);
+        t1.begin_statement().unwrap();
+        let mut t2 = m.begin(20, IsolationLevel::Serializable, false);
+        t2.begin_statement().unwrap();
+        put(&mut t2, "x", Some("2")).unwrap();
+        t2.commit().unwrap();
+        let seen: Vec<_> = t1.scan_prefix(b"", Direction::Forward).unwrap().map(|r| r.unwrap().1).collect();
+        assert_eq!(seen, vec![b"1".to_vec()]);
+        put(&mut t1, "y", Some("1")).unwrap();
+        t1.commit().unwrap();
     }
 
     #[test]
