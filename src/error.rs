@@ -35,6 +35,24 @@ pub enum ErrorKind {
     NullValueNotAllowed,
     /// 2202E: array subscript error.
     ArraySubscriptError,
+    /// 22021: character not in repertoire (invalid UTF-8).
+    CharacterNotInRepertoire,
+    /// 2201B: invalid regular expression.
+    InvalidRegularExpression,
+    /// 22025: invalid escape sequence (LIKE).
+    InvalidEscapeSequence,
+    /// 2201W: invalid row count in LIMIT.
+    InvalidRowCountInLimit,
+    /// 2201X: invalid row count in OFFSET.
+    InvalidRowCountInResultOffset,
+    /// 42P19: invalid recursion (recursive CTE).
+    InvalidRecursion,
+    /// 42P09: ambiguous alias.
+    AmbiguousAlias,
+    /// 42712: duplicate alias (table name specified more than once).
+    DuplicateAlias,
+    /// 42P17: invalid object definition.
+    InvalidObjectDefinition,
     /// 22000: generic data exception.
     DataException,
     /// 21000: more than one row returned by a subquery used as an expression.
@@ -171,6 +189,15 @@ impl ErrorKind {
             InvalidParameterValue => "22023",
             NullValueNotAllowed => "22004",
             ArraySubscriptError => "2202E",
+            CharacterNotInRepertoire => "22021",
+            InvalidRegularExpression => "2201B",
+            InvalidEscapeSequence => "22025",
+            InvalidRowCountInLimit => "2201W",
+            InvalidRowCountInResultOffset => "2201X",
+            InvalidRecursion => "42P19",
+            AmbiguousAlias => "42P09",
+            DuplicateAlias => "42712",
+            InvalidObjectDefinition => "42P17",
             DataException => "22000",
             CardinalityViolation => "21000",
             UndefinedColumn => "42703",
