@@ -40,10 +40,8 @@ impl Engine for Memory {
         limit: usize,
     ) -> Result<Vec<KeyValue>> {
         // An inverted or empty range would make BTreeMap::range panic; it holds nothing.
-        if let (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) = (from, to)
-        {
-            let empty = a > b
-                || (a == b && !(matches!(from, Bound::Included(_)) && matches!(to, Bound::Included(_))));
+        if let (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) = (from, to) {
+            let empty = a > b || (a == b && !(matches!(from, Bound::Included(_)) && matches!(to, Bound::Included(_))));
             if empty {
                 return Ok(vec![]);
             }
@@ -107,8 +105,9 @@ mod tests {
             b.put(i.to_be_bytes().to_vec(), vec![1]);
         }
         m.write(b).unwrap();
-        let fwd: Vec<_> =
-            scan(&m, Bound::Unbounded, Bound::Unbounded, Direction::Forward).map(|r| r.unwrap().0).collect();
+        let fwd: Vec<_> = scan(&m, Bound::Unbounded, Bound::Unbounded, Direction::Forward)
+            .map(|r| r.unwrap().0)
+            .collect();
         assert_eq!(fwd.len(), 1000);
         assert!(fwd.windows(2).all(|w| w[0] < w[1]));
         let lo = 10u32.to_be_bytes().to_vec();
