@@ -11,9 +11,11 @@
 //! The transaction layer releases its commit latch between the two calls, so many transactions can
 //! share one flush (group commit).
 //!
-//! Implementations: [`memory::Memory`] (no persistence; every LSN is durable at once). The B+tree page
-//! store with its write-ahead log drops in behind the same trait.
+//! Implementations: [`memory::Memory`] (no persistence; every LSN is durable at once) and
+//! [`btree::BTreeStore`] (pages on disk, a buffer pool, a B+tree, copy-on-write checkpoints; its
+//! write-ahead log arrives with issue 7).
 
+pub mod btree;
 pub mod memory;
 
 use crate::error::Result;
