@@ -1,23 +1,33 @@
 //! The `ssidb` command: `ssidb [serve] [--listen HOST:PORT] [--data-dir DIR]`.
 
 use ssidb::server::{self, Config};
-use ssidb::sql::cluster::Cluster;
+use ssidb::sql::cluster::{Cluster, StorageConfig};
 use ssidb::sql::session::STACK_SIZE;
+use ssidb::storage::btree::parse_size;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: ssidb [serve] [--listen HOST:PORT] [--data-dir DIR]
+const USAGE: &str = "usage: ssidb [serve] [--listen HOST:PORT] [--data-dir DIR] [--buffer-pool SIZE]
 
-  --listen HOST:PORT   address to listen on (default 127.0.0.1:5433)
-  --data-dir DIR       data directory (default ./ssidb-data)
+  --listen HOST:PORT    address to listen on (default 127.0.0.1:5433)
+  --data-dir DIR        data directory (default ./ssidb-data)
+  --buffer-pool SIZE    buffer pool size, e.g. 64MB, 1GB (default 128MB)
+  --checkpoint-secs N   seconds between checkpoints (default 10)
 ";
 
 struct Args {
     listen: String,
     data_dir: String,
+    buffer_pool: u64,
+    checkpoint_secs: u64,
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { listen: "127.0.0.1:5433".into(), data_dir: "./ssidb-data".into() };
+    let mut args = Args {
+        listen: "127.0.0.1:5433".into(),
+        data_dir: "./ssidb-data".into(),
+        buffer_pool: 128 << 20,
+        checkpoint_secs: 10,
+    };
     let mut it = std::env::args().skip(1).peekable();
     if it.peek().map(String::as_str) == Some("serve") {
         it.next();
@@ -32,6 +42,15 @@ fn parse_args() -> Result<Args, String> {
         match flag.as_str() {
             "--listen" => args.listen = value("--listen")?,
             "--data-dir" => args.data_dir = value("--data-dir")?,
+            "--buffer-pool" => {
+                let v = value("--buffer-pool")?;
+                args.buffer_pool = parse_size(&v).map_err(|e| format!("--buffer-pool: {e}"))?;
+            }
+            "--checkpoint-secs" => {
+                let v = value("--checkpoint-secs")?;
+                args.checkpoint_secs =
+                    v.parse().map_err(|_| format!("--checkpoint-secs: not a number: {v}"))?;
+            }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument: {other}")),
         }
@@ -70,15 +89,23 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        let cluster = match Cluster::new_in_memory() {
-            Ok(c) => c,
+        let storage = StorageConfig {
+            data_dir: Some(args.data_dir.clone().into()),
+            buffer_pool_bytes: args.buffer_pool,
+        };
+        let cluster = match tokio::task::spawn_blocking(move || Cluster::open(&storage)).await {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => {
+                eprintln!("ssidb: {e}");
+                return ExitCode::FAILURE;
+            }
             Err(e) => {
                 eprintln!("ssidb: {e}");
                 return ExitCode::FAILURE;
             }
         };
         let config = Config { listen: args.listen.clone(), ..Config::default() };
-        let handle = match server::start(config, cluster).await {
+        let handle = match server::start(config, cluster.clone()).await {
             Ok(h) => h,
             Err(e) => {
                 eprintln!("ssidb: {e}");
@@ -86,10 +113,30 @@ fn main() -> ExitCode {
             }
         };
         eprintln!(
-            "ssidb {}: data is kept in memory only (durable storage is not built yet; {} is not used)",
+            "ssidb {}: data in {} (B+tree store, {} buffer pool); no write-ahead log yet: \
+             commits are durable at the next checkpoint (every {}s and at shutdown), not at COMMIT",
             env!("CARGO_PKG_VERSION"),
-            args.data_dir
+            args.data_dir,
+            human(args.buffer_pool),
+            args.checkpoint_secs
         );
+        let checkpointer = {
+            let cluster = cluster.clone();
+            let every = std::time::Duration::from_secs(args.checkpoint_secs.max(1));
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    let c = cluster.clone();
+                    match tokio::task::spawn_blocking(move || c.checkpoint()).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => eprintln!("ssidb: checkpoint failed: {e}"),
+                        Err(e) => eprintln!("ssidb: checkpoint failed: {e}"),
+                    }
+                }
+            })
+        };
         println!(
             "ssidb listening on {}; connect with: psql -h {} -p {} -U postgres -d postgres",
             handle.addr,
@@ -99,8 +146,29 @@ fn main() -> ExitCode {
         wait_for_signal().await;
         eprintln!("ssidb: shutting down");
         handle.shutdown().await;
-        ExitCode::SUCCESS
+        checkpointer.abort();
+        match tokio::task::spawn_blocking(move || cluster.checkpoint()).await {
+            Ok(Ok(())) => ExitCode::SUCCESS,
+            Ok(Err(e)) => {
+                eprintln!("ssidb: final checkpoint failed: {e}");
+                ExitCode::FAILURE
+            }
+            Err(e) => {
+                eprintln!("ssidb: final checkpoint failed: {e}");
+                ExitCode::FAILURE
+            }
+        }
     })
+}
+
+fn human(bytes: u64) -> String {
+    if bytes % (1 << 30) == 0 {
+        format!("{}GB", bytes >> 30)
+    } else if bytes % (1 << 20) == 0 {
+        format!("{}MB", bytes >> 20)
+    } else {
+        format!("{bytes} bytes")
+    }
 }
 
 async fn wait_for_signal() {

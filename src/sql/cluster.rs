@@ -5,14 +5,49 @@
 //! questions: who is blocked by whom, which backend a cancel request names, who is connected to a
 //! database that is being dropped.
 
+use crate::encoding::keycode;
 use crate::error::{Error, ErrorKind, Result};
+use crate::storage::btree::{BTreeStore, Config as StoreConfig};
 use crate::storage::memory::Memory;
-use crate::storage::Engine;
+use crate::storage::prefixed::Prefixed;
+use crate::storage::{Direction, Engine, WriteBatch};
 use crate::txn::mvcc::{CancelFlag, TxnManager};
 use parking_lot::RwLock;
 use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use std::sync::Arc;
+
+/// Where the cluster keeps its data.
+#[derive(Clone, Debug, Default)]
+pub struct StorageConfig {
+    /// Data directory; `None` keeps everything in memory.
+    pub data_dir: Option<PathBuf>,
+    /// Buffer pool size in bytes (0 = the store's default).
+    pub buffer_pool_bytes: u64,
+}
+
+/// Key spaces of the shared store:
+///
+/// | prefix | content |
+/// |--------|---------|
+/// | `0x00 'd'` bytes(name) | database catalog: name -> OID (u32 big-endian) |
+/// | `0x01` u32(oid) ... | the keys of database `oid` (its MVCC key spaces) |
+const CLUSTER_CATALOG: &[u8] = &[0x00, b'd'];
+const DATABASE_SPACE: u8 = 0x01;
+
+fn database_prefix(oid: u32) -> Vec<u8> {
+    let mut p = vec![DATABASE_SPACE];
+    keycode::put_u64(&mut p, oid as u64);
+    p
+}
+
+fn catalog_key(name: &str) -> Vec<u8> {
+    let mut k = CLUSTER_CATALOG.to_vec();
+    keycode::put_bytes(&mut k, name.as_bytes());
+    k
+}
 
 /// One database.
 pub struct Database {
@@ -43,6 +78,9 @@ pub struct SessionInfo {
 
 /// All databases and sessions of a server.
 pub struct Cluster {
+    engine: Arc<dyn Engine>,
+    /// Holds the data directory's lock file open (and locked) while the cluster lives.
+    _dir_lock: Option<std::fs::File>,
     databases: RwLock<BTreeMap<String, Arc<Database>>>,
     sessions: RwLock<BTreeMap<i32, SessionInfo>>,
     next_pid: AtomicI32,
@@ -53,23 +91,98 @@ impl Cluster {
     /// A cluster with PostgreSQL's initial databases (`postgres`, `template0`, `template1`), kept in
     /// memory.
     pub fn new_in_memory() -> Result<Arc<Cluster>> {
+        Self::open(&StorageConfig::default())
+    }
+
+    /// Opens (or creates) the cluster described by `config`.
+    pub fn open(config: &StorageConfig) -> Result<Arc<Cluster>> {
+        let (engine, dir_lock): (Arc<dyn Engine>, _) = match &config.data_dir {
+            None => (Arc::new(Memory::new()), None),
+            Some(dir) => {
+                std::fs::create_dir_all(dir)?;
+                let lock = std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(dir.join("ssidb.lock"))?;
+                if lock.try_lock().is_err() {
+                    return Err(Error::new(
+                        ErrorKind::ObjectInUse,
+                        format!("data directory \"{}\" is in use by another ssidb server", dir.display()),
+                    ));
+                }
+                let mut store_config = StoreConfig::default();
+                if config.buffer_pool_bytes > 0 {
+                    store_config.buffer_pool_bytes = config.buffer_pool_bytes;
+                }
+                (Arc::new(BTreeStore::open(dir, store_config)?), Some(lock))
+            }
+        };
         let cluster = Arc::new(Cluster {
+            engine,
+            _dir_lock: dir_lock,
             databases: RwLock::new(BTreeMap::new()),
             sessions: RwLock::new(BTreeMap::new()),
             next_pid: AtomicI32::new(std::process::id() as i32 % 100_000 * 10 + 1000),
             next_db_oid: AtomicU32::new(16384),
         });
-        cluster.add_database("template1", 1)?;
-        cluster.add_database("template0", 4)?;
-        cluster.add_database("postgres", 5)?;
+        let existing = cluster.stored_databases()?;
+        if existing.is_empty() {
+            for (name, oid) in [("template1", 1), ("template0", 4), ("postgres", 5)] {
+                cluster.add_database(name, oid, true)?;
+            }
+        } else {
+            for (name, oid) in existing {
+                cluster.add_database(&name, oid, false)?;
+                cluster.next_db_oid.fetch_max(oid + 1, Ordering::Relaxed);
+            }
+        }
         Ok(cluster)
     }
 
-    fn add_database(&self, name: &str, oid: u32) -> Result<Arc<Database>> {
-        let engine: Arc<dyn Engine> = Arc::new(Memory::new());
-        let db = Arc::new(Database { name: name.to_string(), oid, txn: TxnManager::open(engine)? });
+    fn stored_databases(&self) -> Result<Vec<(String, u32)>> {
+        let end = keycode::prefix_end(CLUSTER_CATALOG);
+        let rows = self.engine.scan_chunk(
+            Bound::Included(CLUSTER_CATALOG),
+            end.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
+            Direction::Forward,
+            usize::MAX,
+        )?;
+        let mut out = Vec::new();
+        for (k, v) in rows {
+            let mut r = keycode::Reader::new(&k[CLUSTER_CATALOG.len()..]);
+            let name = String::from_utf8(r.bytes()?)
+                .map_err(|_| Error::new(ErrorKind::Corrupt, "database name is not UTF-8"))?;
+            let oid: [u8; 4] = v
+                .as_slice()
+                .try_into()
+                .map_err(|_| Error::new(ErrorKind::Corrupt, "malformed database OID"))?;
+            out.push((name, u32::from_be_bytes(oid)));
+        }
+        Ok(out)
+    }
+
+    fn add_database(&self, name: &str, oid: u32, persist: bool) -> Result<Arc<Database>> {
+        if persist {
+            let mut batch = WriteBatch::new();
+            batch.put(catalog_key(name), oid.to_be_bytes().to_vec());
+            let lsn = self.engine.write(batch)?;
+            self.engine.wait_durable(lsn)?;
+        }
+        let view: Arc<dyn Engine> = Arc::new(Prefixed::new(self.engine.clone(), database_prefix(oid)));
+        let db = Arc::new(Database { name: name.to_string(), oid, txn: TxnManager::open(view)? });
         self.databases.write().insert(name.to_string(), db.clone());
         Ok(db)
+    }
+
+    /// Makes everything committed so far durable (checkpoint of the shared store).
+    pub fn checkpoint(&self) -> Result<()> {
+        self.engine.checkpoint()
+    }
+
+    /// Status of the shared store.
+    pub fn storage_status(&self) -> Result<crate::storage::Status> {
+        self.engine.status()
     }
 
     /// Looks up a database by name.
@@ -91,7 +204,7 @@ impl Cluster {
             ));
         }
         let oid = self.next_db_oid.fetch_add(1, Ordering::Relaxed);
-        self.add_database(name, oid).map(|_| ())
+        self.add_database(name, oid, true).map(|_| ())
     }
 
     /// DROP DATABASE: `current` is the dropping session's database; with `force`, other sessions
@@ -132,7 +245,12 @@ impl Cluster {
                 s.cancel.store(true, Ordering::SeqCst);
             }
         }
-        self.databases.write().remove(name);
+        if let Some(db) = self.databases.write().remove(name) {
+            let mut batch = WriteBatch::new();
+            batch.delete(catalog_key(name));
+            self.engine.write(batch)?;
+            Prefixed::new(self.engine.clone(), database_prefix(db.oid)).clear()?;
+        }
         Ok(true)
     }
 

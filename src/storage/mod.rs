@@ -17,6 +17,7 @@
 
 pub mod btree;
 pub mod memory;
+pub mod prefixed;
 
 use crate::error::Result;
 use std::ops::Bound;
@@ -112,6 +113,12 @@ pub trait Engine: Send + Sync {
 
     /// Current status.
     fn status(&self) -> Result<Status>;
+
+    /// Makes everything written so far durable without the log (a checkpoint); engines without
+    /// persistence do nothing.
+    fn checkpoint(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// How many pairs a [`Scan`] fetches per call to [`Engine::scan_chunk`].

@@ -385,6 +385,10 @@ impl Engine for BTreeStore {
         Ok(())
     }
 
+    fn checkpoint(&self) -> Result<()> {
+        BTreeStore::checkpoint(self)
+    }
+
     fn status(&self) -> Result<Status> {
         Ok(Status {
             name: "btree".into(),

@@ -53,7 +53,10 @@ impl ConnConfig {
 
     /// Parses a connection string and fills the gaps from libpq's environment variables, read
     /// through `env` (pass `|k| std::env::var(k).ok()` for the process environment).
-    pub fn parse_with_env(conninfo: &str, env: impl Fn(&str) -> Option<String>) -> Result<ConnConfig, String> {
+    pub fn parse_with_env(
+        conninfo: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<ConnConfig, String> {
         let mut cc = ConnConfig::parse(conninfo)?;
         let c = &mut cc.config;
         if c.get_hosts().is_empty() {
@@ -276,7 +279,8 @@ pub(crate) async fn run_simple_query(client: &Client, sql: &str) -> Vec<Statemen
                 current = Some((cols.iter().map(|c| c.name().to_string()).collect(), Vec::new()));
             }
             Ok(SimpleQueryMessage::Row(row)) => {
-                let values = (0..row.len()).map(|i| row.try_get(i).ok().flatten().map(str::to_string)).collect();
+                let values =
+                    (0..row.len()).map(|i| row.try_get(i).ok().flatten().map(str::to_string)).collect();
                 match current.as_mut() {
                     Some((_, rows)) => rows.push(values),
                     None => current = Some((Vec::new(), vec![values])),
@@ -308,12 +312,15 @@ mod tests {
 
     #[test]
     fn settings_travel_in_escaped_options() {
-        let mut cc = ConnConfig::parse("host=127.0.0.1 port=5 user=u options='-c work_mem=64kB'").expect("parses");
+        let mut cc =
+            ConnConfig::parse("host=127.0.0.1 port=5 user=u options='-c work_mem=64kB'").expect("parses");
         cc.set("datestyle", "Postgres, MDY");
         cc.set("default_transaction_isolation", "repeatable read");
         assert_eq!(
             cc.to_config().get_options(),
-            Some(r"-c work_mem=64kB -c datestyle=Postgres,\ MDY -c default_transaction_isolation=repeatable\ read")
+            Some(
+                r"-c work_mem=64kB -c datestyle=Postgres,\ MDY -c default_transaction_isolation=repeatable\ read"
+            )
         );
         cc.set("datestyle", "ISO");
         assert_eq!(cc.settings().len(), 2);

@@ -283,7 +283,8 @@ fn parse_rule(text: &str) -> Result<AnomalyRule, String> {
                     }
                     Some("fails") => {
                         i += 1;
-                        let code = word(i).filter(|w| w.len() == 5 && w.chars().all(|c| c.is_ascii_alphanumeric()));
+                        let code =
+                            word(i).filter(|w| w.len() == 5 && w.chars().all(|c| c.is_ascii_alphanumeric()));
                         if let Some(code) = code {
                             i += 1;
                             clauses.push(Clause::Fails(name, Some(code.to_ascii_uppercase())));
@@ -299,12 +300,10 @@ fn parse_rule(text: &str) -> Result<AnomalyRule, String> {
                         i += 1;
                         clauses.push(Clause::Waits(name));
                     }
-                    other => {
-                        return Err(format!(
-                            "expected returns, contains, fails, succeeds or waits after step {name}, found {}",
-                            other.unwrap_or("end of rule")
-                        ))
-                    }
+                    other => return Err(format!(
+                        "expected returns, contains, fails, succeeds or waits after step {name}, found {}",
+                        other.unwrap_or("end of rule")
+                    )),
                 }
             }
             other => {
