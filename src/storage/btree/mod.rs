@@ -71,10 +71,12 @@
 //!
 //! Every page read from disk is verified (checksum, own page number, generation, body structure);
 //! failure is [`ErrorKind::Corrupt`](crate::error::ErrorKind::Corrupt) (XX001) naming the page, and
-//! only operations that need that page fail. An I/O error during a write batch or checkpoint, or any
-//! fsync failure, poisons the store for writing (reads continue): a half-applied batch must never
-//! reach a checkpoint, and after a failed fsync the kernel may have dropped dirty pages, so retrying
-//! would be a lie. Reopening returns to the last durable checkpoint.
+//! only operations that need that page fail. A single put or delete either fails before changing
+//! anything (all its I/O and checks happen while planning) or succeeds, so a batch whose first write
+//! fails is simply refused. A failure later in a batch, any checkpoint failure and any fsync failure
+//! poison the store for writing (reads continue): a half-applied batch must never reach a
+//! checkpoint, and after a failed fsync the kernel may have dropped dirty pages, so retrying would be
+//! a lie. Reopening returns to the last durable checkpoint.
 //!
 //! ## Left out
 //!
@@ -155,6 +157,10 @@ pub struct StoreStats {
     pub pending_pages: usize,
     /// Generation being built (last durable checkpoint + 1).
     pub generation: u64,
+    /// Node splits since open.
+    pub splits: u64,
+    /// Node merges since open.
+    pub merges: u64,
 }
 
 fn verify_page(p: &[u8], id: PageId, max_generation: u64, file: &str) -> Result<()> {
@@ -194,7 +200,8 @@ impl BTreeStore {
             }
         };
         pool.set_max_generation(generation);
-        let writer = Writer { alloc, next_chain, chain_base: next_chain, keys, bytes, lsn };
+        let writer =
+            Writer { alloc, next_chain, chain_base: next_chain, keys, bytes, lsn, splits: 0, merges: 0 };
         let store = BTreeStore {
             pool,
             file,
@@ -325,6 +332,8 @@ impl BTreeStore {
             free_pages,
             pending_pages,
             generation: w.alloc.generation(),
+            splits: w.splits,
+            merges: w.merges,
         }
     }
 
@@ -366,13 +375,19 @@ impl Engine for BTreeStore {
         }
         let mut w = self.writer.lock();
         self.check_writable()?;
-        for wr in &batch.writes {
+        for (i, wr) in batch.writes.iter().enumerate() {
             let r = match wr {
                 Write::Put(k, v) => self.tree_put(&mut w, k, v),
                 Write::Delete(k) => self.tree_delete(&mut w, k),
             };
-            // A batch must never be half applied at a checkpoint: stop writing altogether.
-            r.map_err(|e| self.poison(e))?;
+            // A failed write changes nothing, so a batch failing at its first write is simply
+            // refused. Later, earlier writes are applied and a batch must never be half applied at
+            // a checkpoint: stop writing altogether.
+            match r {
+                Ok(()) => {}
+                Err(e) if i == 0 => return Err(e),
+                Err(e) => return Err(self.poison(e)),
+            }
         }
         w.lsn += 1;
         self.keys.store(w.keys, Ordering::Relaxed);

@@ -210,6 +210,21 @@ pub fn value(p: &[u8], i: usize) -> Value<'_> {
     }
 }
 
+/// The value of a raw leaf cell (as built by [`leaf_cell`]).
+pub fn value_of_cell(cell: &[u8]) -> Value<'_> {
+    let k = get_u16(cell, 0) as usize;
+    let body = &cell[LEAF_CELL_HEADER + k..];
+    if cell[2] == KIND_OVERFLOW {
+        Value::Overflow(OverflowRef {
+            len: get_u64(body, 0),
+            first: get_u64(body, 8),
+            chain: get_u64(body, 16),
+        })
+    } else {
+        Value::Inline(body)
+    }
+}
+
 /// Child `i` of an internal node, `0 ..= count`.
 pub fn child(p: &[u8], i: usize) -> PageId {
     if i == 0 {

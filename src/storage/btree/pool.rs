@@ -474,6 +474,13 @@ impl Drop for PageRef<'_> {
     }
 }
 
+impl PageRead<'_> {
+    /// The page's id.
+    pub fn id(&self) -> PageId {
+        self.guard.id.expect("a latched page is mapped")
+    }
+}
+
 impl PageWrite<'_> {
     /// The page's id.
     pub fn id(&self) -> PageId {

@@ -60,7 +60,7 @@ pub(super) struct Fences {
 }
 
 /// How many pages a restarting reader keeps pinned while it retries.
-const WARM_PINS: usize = 16;
+const WARM_PINS: usize = 8;
 
 impl BTreeStore {
     /// Checks that a page reached as a node is one, at the expected level.

@@ -70,6 +70,14 @@ impl BTreeStore {
     }
 }
 
+impl BTreeStore {
+    /// Number of levels of the tree.
+    fn height(&self) -> u16 {
+        let root = self.root.load(Ordering::Acquire);
+        node::level(&self.pool.fetch(root).unwrap().read()) + 1
+    }
+}
+
 fn random_key(rng: &mut StdRng, space: u32) -> Vec<u8> {
     let n = rng.gen_range(0..space);
     // Variable length, shared prefixes, order unrelated to n.
@@ -105,24 +113,17 @@ fn model_chunk(
     dir: Direction,
     limit: usize,
 ) -> Vec<KeyValue> {
-    let inside = |k: &Vec<u8>| {
-        (match from {
-            Bound::Unbounded => true,
-            Bound::Included(f) => k >= f,
-            Bound::Excluded(f) => k > f,
-        }) && (match to {
-            Bound::Unbounded => true,
-            Bound::Included(t) => k <= t,
-            Bound::Excluded(t) => k < t,
-        })
-    };
-    let it = model.iter().filter(|(k, _)| inside(k)).map(|(k, v)| (k.clone(), v.clone()));
-    match dir {
-        Direction::Forward => it.take(limit).collect(),
-        Direction::Backward => {
-            let all: Vec<_> = it.collect();
-            all.into_iter().rev().take(limit).collect()
+    // BTreeMap::range panics on inverted or empty-exclusive ranges; those hold nothing.
+    if let (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) = (from, to) {
+        if a > b || (a == b && !(matches!(from, Bound::Included(_)) && matches!(to, Bound::Included(_)))) {
+            return vec![];
         }
+    }
+    let range = model.range::<Vec<u8>, _>((from.clone(), to.clone()));
+    let clone = |(k, v): (&Vec<u8>, &Vec<u8>)| (k.clone(), v.clone());
+    match dir {
+        Direction::Forward => range.take(limit).map(clone).collect(),
+        Direction::Backward => range.rev().take(limit).map(clone).collect(),
     }
 }
 
@@ -144,6 +145,7 @@ fn run_model(seed: u64, ops: u64) {
     // Phases alternate between growing and shrinking the tree, so merges happen at every height.
     let mut space = 2000;
     let mut put_share = 70;
+    let (mut reads, mut writes, mut max_height, mut splits, mut merges) = (0, 0, 0, 0, 0);
     for op in 0..ops {
         if op % 20_000 == 0 {
             space = [200, 2000, 8000][rng.gen_range(0..3)];
@@ -181,6 +183,10 @@ fn run_model(seed: u64, ops: u64) {
         }
         if op % 100_000 == 99_999 {
             assert_eq!(store.check_invariants(), model.len() as u64);
+            let st = store.stats();
+            (reads, writes, max_height) =
+                (reads + st.reads, writes + st.writes, max_height.max(store.height()));
+            (splits, merges) = (splits + st.splits, merges + st.merges);
             // Crash (no closing checkpoint) half of the time, clean close otherwise.
             if rng.gen() {
                 store.abandon();
@@ -197,6 +203,20 @@ fn run_model(seed: u64, ops: u64) {
         }
     }
     assert_eq!(store.check_invariants(), model.len() as u64);
+    let stats = store.stats();
+    (reads, writes, max_height) =
+        (reads + stats.reads, writes + stats.writes, max_height.max(store.height()));
+    (splits, merges) = (splits + stats.splits, merges + stats.merges);
+    eprintln!(
+        "seed {seed}: {ops} ops, {} keys at the end; {reads} page reads, {writes} page writes, \
+         {splits} splits, {merges} merges, max height {max_height}",
+        model.len()
+    );
+    // The run must have exercised eviction (reads and write-backs) and a multi-level tree.
+    if ops >= 100_000 {
+        assert!(reads > 10_000 && writes > 10_000 && max_height >= 3, "{reads} {writes} {max_height}");
+        assert!(splits > 1000 && merges > 1000, "{splits} splits, {merges} merges");
+    }
     let st = store.status().unwrap();
     assert_eq!(st.keys, model.len() as u64);
     assert_eq!(st.size, model.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum::<u64>());
@@ -266,4 +286,269 @@ fn keys_over_the_limit_are_refused() {
     b.put(vec![7; max + 1], vec![]);
     assert_eq!(store.write(b).unwrap_err().kind, ErrorKind::ProgramLimitExceeded);
     assert_eq!(store.get(&vec![7; max]).unwrap(), Some(vec![1; 1000]));
+}
+
+/// A churn value: the key, a version, and filler that repeats the version's low byte.
+fn churn_value(key: &[u8], version: u64, len: usize) -> Vec<u8> {
+    let mut v = key.to_vec();
+    v.extend_from_slice(&version.to_le_bytes());
+    v.resize(v.len() + len, version as u8);
+    v
+}
+
+fn churn_value_ok(key: &[u8], v: &[u8]) -> bool {
+    if v.len() < key.len() + 8 || &v[..key.len()] != key {
+        return false;
+    }
+    let version = u64::from_le_bytes(v[key.len()..key.len() + 8].try_into().unwrap());
+    v[key.len() + 8..].iter().all(|&b| b == version as u8)
+}
+
+fn stable_key(i: u32) -> Vec<u8> {
+    format!("k{i:05}s").into_bytes()
+}
+
+fn stable_value(i: u32) -> Vec<u8> {
+    vec![(i % 251) as u8; (i % 97) as usize]
+}
+
+#[test]
+fn concurrent_readers_and_writers_match_the_model() {
+    const STABLE: u32 = 600;
+    const READERS: usize = 3;
+    let ops: u64 = env_u64("SSIDB_CONCURRENT_OPS", 20_000);
+    let file = Arc::new(MemFile::new());
+    let store = Arc::new(mem_store(&file, Config { buffer_pool_bytes: 256 * 512, page_size: 512 }));
+    let mut b = WriteBatch::new();
+    for i in 0..STABLE {
+        b.put(stable_key(i), stable_value(i));
+    }
+    store.write(b).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+
+    // Writer: churns keys interleaved with the stable ones (same prefixes), so splits and merges
+    // happen right next to them; values span inline to multi-page overflow runs.
+    let writer = {
+        let store = store.clone();
+        std::thread::spawn(move || {
+            let mut rng = StdRng::seed_from_u64(7);
+            let mut model = Model::new();
+            for version in 0..ops {
+                let mut batch = WriteBatch::new();
+                for _ in 0..rng.gen_range(1..5) {
+                    let k = format!("k{:05}w{}", rng.gen_range(0..STABLE), rng.gen_range(0..3)).into_bytes();
+                    if rng.gen_range(0..100) < 45 {
+                        model.remove(&k);
+                        batch.delete(k);
+                    } else {
+                        let len = if rng.gen_range(0..50) == 0 {
+                            rng.gen_range(200..3000)
+                        } else {
+                            rng.gen_range(0..60)
+                        };
+                        let v = churn_value(&k, version, len);
+                        model.insert(k.clone(), v.clone());
+                        batch.put(k, v);
+                    }
+                }
+                store.write(batch).unwrap();
+                if version % 2000 == 1999 {
+                    store.checkpoint().unwrap();
+                }
+            }
+            model
+        })
+    };
+
+    let readers: Vec<_> = (0..READERS)
+        .map(|r| {
+            let (store, stop) = (store.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut rng = StdRng::seed_from_u64(100 + r as u64);
+                let mut checks = 0u64;
+                while !stop.load(Ordering::Acquire) {
+                    let i = rng.gen_range(0..STABLE);
+                    assert_eq!(store.get(&stable_key(i)).unwrap(), Some(stable_value(i)));
+                    let ck = format!("k{i:05}w{}", rng.gen_range(0..3)).into_bytes();
+                    if let Some(v) = store.get(&ck).unwrap() {
+                        assert!(churn_value_ok(&ck, &v), "bad value for {ck:?}");
+                    }
+                    // A chunk: ordered, in range, values well formed, and no stable key missing
+                    // between its first and last key.
+                    let (a, z) = (rng.gen_range(0..STABLE), rng.gen_range(0..STABLE));
+                    let (lo, hi) =
+                        (format!("k{:05}", a.min(z)).into_bytes(), format!("k{:05}~", a.max(z)).into_bytes());
+                    let dir = if rng.gen() { Direction::Forward } else { Direction::Backward };
+                    let got = store.scan_chunk(Bound::Included(&lo), Bound::Excluded(&hi), dir, 50).unwrap();
+                    for w in got.windows(2) {
+                        assert!(if dir == Direction::Forward { w[0].0 < w[1].0 } else { w[0].0 > w[1].0 });
+                    }
+                    for (k, v) in &got {
+                        assert!(k >= &lo && k < &hi);
+                        if k.ends_with(b"s") {
+                            let i: u32 = std::str::from_utf8(&k[1..6]).unwrap().parse().unwrap();
+                            assert_eq!(v, &stable_value(i));
+                        } else {
+                            assert!(churn_value_ok(k, v), "bad value for {k:?}");
+                        }
+                    }
+                    if let (Some(f), Some(l)) = (got.first(), got.last()) {
+                        let (f, l) = if f.0 <= l.0 { (&f.0, &l.0) } else { (&l.0, &f.0) };
+                        let stable_in = (0..STABLE).map(stable_key).filter(|k| k >= f && k <= l).count();
+                        let stable_got = got.iter().filter(|(k, _)| k.ends_with(b"s")).count();
+                        assert_eq!(stable_in, stable_got, "a stable key went missing from a chunk");
+                    }
+                    checks += 1;
+                }
+                checks
+            })
+        })
+        .collect();
+
+    let model = writer.join().unwrap();
+    stop.store(true, Ordering::Release);
+    let checks: u64 = readers.into_iter().map(|r| r.join().unwrap()).sum();
+    assert!(checks > 100, "readers barely ran: {checks}");
+    let mut want = model;
+    for i in 0..STABLE {
+        want.insert(stable_key(i), stable_value(i));
+    }
+    let all: Vec<_> = scan(store.as_ref(), Bound::Unbounded, Bound::Unbounded, Direction::Forward)
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(all, want.into_iter().collect::<Vec<_>>());
+    store.check_invariants();
+    let st = store.stats();
+    assert!(st.reads > 100 && st.splits > 100 && st.merges > 10, "{st:?}");
+}
+
+#[test]
+fn reopen_returns_the_last_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::with_pool(0); // 8 KiB pages, the smallest pool: the data outgrows it
+    let mut rng = StdRng::seed_from_u64(11);
+    let mut model = Model::new();
+    let store = BTreeStore::open(dir.path(), config.clone()).unwrap();
+    let put_some = |store: &BTreeStore, model: &mut Model, rng: &mut StdRng, n: usize| {
+        for _ in 0..n {
+            let mut b = WriteBatch::new();
+            for _ in 0..10 {
+                let k = random_key(rng, 50_000);
+                if rng.gen_range(0..10) == 0 {
+                    model.remove(&k);
+                    b.delete(k);
+                } else {
+                    let v = vec![rng.gen(); rng.gen_range(0..300)];
+                    model.insert(k.clone(), v.clone());
+                    b.put(k, v);
+                }
+            }
+            store.write(b).unwrap();
+        }
+    };
+    put_some(&store, &mut model, &mut rng, 2000);
+    store.checkpoint().unwrap();
+    assert_eq!(store.status().unwrap().durable_lsn, 2000);
+    let checkpointed = model.clone();
+    put_some(&store, &mut model, &mut rng, 500);
+    store.abandon(); // a crash: the last 500 batches are lost
+    let as_vec = |m: &Model| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>();
+    let full = |s: &BTreeStore| {
+        scan(s, Bound::Unbounded, Bound::Unbounded, Direction::Forward)
+            .map(|r| r.unwrap())
+            .collect::<Vec<_>>()
+    };
+
+    let store = BTreeStore::open(dir.path(), config.clone()).unwrap();
+    assert_eq!(full(&store), as_vec(&checkpointed));
+    assert_eq!(store.status().unwrap().keys, checkpointed.len() as u64);
+    assert_eq!(store.check_invariants(), checkpointed.len() as u64);
+    let mut model = checkpointed;
+    put_some(&store, &mut model, &mut rng, 1000);
+    store.close().unwrap();
+
+    let store = BTreeStore::open(dir.path(), config).unwrap();
+    assert_eq!(full(&store), as_vec(&model));
+    assert!(store.stats().reads > 0);
+    store.check_invariants();
+}
+
+#[test]
+fn large_values_use_overflow_runs_and_their_pages_are_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = BTreeStore::open(dir.path(), Config::with_pool(4 << 20)).unwrap();
+    let big = |seed: u8| -> Vec<u8> {
+        (0..64u32 << 20).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+    };
+    let mut b = WriteBatch::new();
+    b.put(b"big".to_vec(), big(1));
+    b.put(b"small".to_vec(), b"x".to_vec());
+    store.write(b).unwrap();
+    assert!(store.get(b"big").unwrap() == Some(big(1)));
+    store.checkpoint().unwrap();
+    let pages = store.stats().page_count;
+    // Overwrite: the old run is pending until the next checkpoint, then reused.
+    let mut b = WriteBatch::new();
+    b.put(b"big".to_vec(), big(2));
+    store.write(b).unwrap();
+    store.checkpoint().unwrap();
+    let mut b = WriteBatch::new();
+    b.put(b"big".to_vec(), big(3));
+    store.write(b).unwrap();
+    assert!(store.get(b"big").unwrap() == Some(big(3)));
+    // Three 64 MB values were written, but the first run's pages were reused by the third.
+    let now = store.stats().page_count;
+    assert!(now < 2 * pages + 100, "file grew from {pages} to {now} pages: runs not reused");
+    let chunk = store.scan_chunk(Bound::Unbounded, Bound::Unbounded, Direction::Backward, 10).unwrap();
+    assert_eq!(chunk.len(), 2);
+    assert!(chunk[1].1 == big(3));
+    let mut b = WriteBatch::new();
+    b.delete(b"big".to_vec());
+    store.write(b).unwrap();
+    assert_eq!(store.get(b"big").unwrap(), None);
+    assert_eq!(store.status().unwrap().size, 6);
+    store.check_invariants();
+}
+
+#[test]
+fn a_flipped_byte_is_reported_as_xx001_naming_the_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::with_pool(0);
+    let key = |i: u32| format!("key{i:06}").into_bytes();
+    let store = BTreeStore::open(dir.path(), config.clone()).unwrap();
+    for chunk in 0..10u32 {
+        let mut b = WriteBatch::new();
+        for i in chunk * 1000..(chunk + 1) * 1000 {
+            b.put(key(i), vec![b'v'; 200]);
+        }
+        store.write(b).unwrap();
+    }
+    let victim = store.descend(read::Seek::Key(&key(5000)), false).unwrap().0.id();
+    store.close().unwrap();
+
+    // Flip one byte in the middle of that leaf, on disk.
+    let path = dir.path().join(DATA_FILE);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[victim as usize * DEFAULT_PAGE_SIZE + 3000] ^= 0x55;
+    std::fs::write(&path, bytes).unwrap();
+
+    let store = BTreeStore::open(dir.path(), config).unwrap();
+    let e = store.get(&key(5000)).unwrap_err();
+    assert_eq!(e.sqlstate(), "XX001");
+    assert!(e.message.contains(&format!("page {victim} ")), "{}", e.message);
+    // A scan across the page fails too: nothing is silently skipped.
+    let e =
+        scan(&store, Bound::Unbounded, Bound::Unbounded, Direction::Forward).find_map(|r| r.err()).unwrap();
+    assert_eq!(e.sqlstate(), "XX001");
+    // Other pages keep working, for reads and writes; writing into the bad page is refused.
+    assert_eq!(store.get(&key(10)).unwrap(), Some(vec![b'v'; 200]));
+    assert_eq!(store.get(&key(9990)).unwrap(), Some(vec![b'v'; 200]));
+    let mut b = WriteBatch::new();
+    b.put(key(5000), vec![]);
+    assert_eq!(store.write(b).unwrap_err().sqlstate(), "XX001");
+    let mut b = WriteBatch::new();
+    b.put(key(20), b"new".to_vec());
+    store.write(b).unwrap();
+    assert_eq!(store.get(&key(20)).unwrap(), Some(b"new".to_vec()));
+    assert_eq!(store.get(&key(5000)).unwrap_err().sqlstate(), "XX001");
 }

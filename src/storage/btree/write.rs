@@ -52,6 +52,10 @@ pub(super) struct Writer {
     pub bytes: u64,
     /// LSN of the last applied batch.
     pub lsn: u64,
+    /// Node splits since open.
+    pub splits: u64,
+    /// Node merges since open.
+    pub merges: u64,
 }
 
 /// What a leaf held for a key before it was overwritten or deleted.
@@ -107,10 +111,22 @@ impl BTreeStore {
             let first = w.alloc.alloc_run(n);
             let chain = w.next_chain;
             w.next_chain += 1;
-            let r = overflow::write(&self.pool, value, first, chain, w.alloc.generation())?;
+            let gen = w.alloc.generation();
+            let written = overflow::write(&self.pool, value, first, chain, gen);
+            let r = OverflowRef { len: value.len() as u64, first, chain };
+            if let Err(e) = written {
+                self.free_run(w, Some(r));
+                return Err(e);
+            }
             node::leaf_cell(key, Value::Overflow(r))
         };
-        match self.apply(w, key, Some(&cell))? {
+        let applied = self.apply(w, key, Some(&cell));
+        if applied.is_err() {
+            if let Value::Overflow(r) = node::value_of_cell(&cell) {
+                self.free_run(w, Some(r));
+            }
+        }
+        match applied? {
             None => {
                 w.keys += 1;
                 w.bytes += (key.len() + value.len()) as u64;
@@ -144,6 +160,7 @@ impl BTreeStore {
     }
 
     /// Inserts/replaces (`cell` is `Some`) or deletes `key`; returns what the key held before.
+    /// An error leaves the tree unchanged: every fallible step (I/O, checks) happens while planning.
     fn apply(&self, w: &mut Writer, key: &[u8], cell: Option<&[u8]>) -> Result<Option<Old>> {
         let ps = self.page_size;
         let gen = w.alloc.generation();
@@ -198,7 +215,9 @@ impl BTreeStore {
                         continue;
                     }
                 };
-                path[j].sibling = Some((self.pool.fetch(sib)?, left));
+                let pin = self.pool.fetch(sib)?;
+                self.check_node(&pin.clone().read(), sib, Some(node::level(&path[j].page.clone().read())))?;
+                path[j].sibling = Some((pin, left));
             }
         }
         let res = self.pool.reserve(2 * (h - top) + 2)?;
@@ -237,7 +256,7 @@ impl BTreeStore {
                 }
                 if effect.underflow {
                     if let Some((sib, is_left)) = &path[j + 1].sibling {
-                        self.merge(&mut cx, g, ci, &mut lower[0], sib, *is_left)?;
+                        self.merge(&mut cx, g, ci, &mut lower[0], sib, *is_left);
                     }
                 }
             }
@@ -337,9 +356,11 @@ impl BTreeStore {
         node::rebuild(&mut right, right_cells);
         node::rebuild(g, &cells[..mid]);
         next.split = Some((sep, right_id));
+        cx.w.splits += 1;
     }
 
     /// Merges child `ci` of `parent` (latched as `child`) with its sibling if both fit in a page.
+    /// Like all of phase 3 it cannot fail: everything that can was done while planning.
     fn merge<'a>(
         &'a self,
         cx: &mut Ctx<'a, '_>,
@@ -348,10 +369,10 @@ impl BTreeStore {
         child: &mut PageWrite<'a>,
         sibling: &PageRef<'a>,
         sibling_is_left: bool,
-    ) -> Result<()> {
+    ) {
         let level = node::level(child);
+        // Checked to be a node at this level while planning.
         let mut sib = sibling.clone().write();
-        self.check_node(&sib, sib.id(), Some(level))?;
         let li = if sibling_is_left { ci - 1 } else { ci };
         let sep = node::key(parent, li).to_vec();
         let (left, right): (&mut PageWrite<'a>, &mut PageWrite<'a>) =
@@ -362,7 +383,7 @@ impl BTreeStore {
         }
         cells.extend(node::cells(right));
         if node::cells_size(&cells) > node::usable(self.page_size) {
-            return Ok(());
+            return;
         }
         if page::generation(left) != cx.gen {
             let copy = self.cow(cx, left);
@@ -372,7 +393,7 @@ impl BTreeStore {
         node::rebuild(left, &cells);
         cx.frees.push((right.id(), page::generation(right)));
         node::remove(parent, li);
-        Ok(())
+        cx.w.merges += 1;
     }
 
     /// Applies the root's own effect: a new root pointer, a new level, or one level less.
