@@ -162,9 +162,9 @@ fn main() -> ExitCode {
 }
 
 fn human(bytes: u64) -> String {
-    if bytes % (1 << 30) == 0 {
+    if bytes.is_multiple_of(1 << 30) {
         format!("{}GB", bytes >> 30)
-    } else if bytes % (1 << 20) == 0 {
+    } else if bytes.is_multiple_of(1 << 20) {
         format!("{}MB", bytes >> 20)
     } else {
         format!("{bytes} bytes")
