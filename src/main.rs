@@ -113,8 +113,7 @@ fn main() -> ExitCode {
             }
         };
         eprintln!(
-            "ssidb {}: data in {} (B+tree store, {} buffer pool); no write-ahead log yet: \
-             commits are durable at the next checkpoint (every {}s and at shutdown), not at COMMIT",
+            "ssidb {}: data in {} (B+tree store with write-ahead log, {} buffer pool, checkpoint every {}s)",
             env!("CARGO_PKG_VERSION"),
             args.data_dir,
             human(args.buffer_pool),

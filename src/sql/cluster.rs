@@ -7,7 +7,8 @@
 
 use crate::encoding::keycode;
 use crate::error::{Error, ErrorKind, Result};
-use crate::storage::btree::{BTreeStore, Config as StoreConfig};
+use crate::storage::btree::Config as StoreConfig;
+use crate::storage::logged::Logged;
 use crate::storage::memory::Memory;
 use crate::storage::prefixed::Prefixed;
 use crate::storage::{Direction, Engine, WriteBatch};
@@ -115,7 +116,7 @@ impl Cluster {
                 if config.buffer_pool_bytes > 0 {
                     store_config.buffer_pool_bytes = config.buffer_pool_bytes;
                 }
-                (Arc::new(BTreeStore::open(dir, store_config)?), Some(lock))
+                (Arc::new(Logged::open_dir(dir, store_config)?), Some(lock))
             }
         };
         let cluster = Arc::new(Cluster {

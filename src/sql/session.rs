@@ -353,8 +353,12 @@ impl Session {
     }
 
     fn commit_txn(&mut self) -> Result<()> {
+        let sync = self.settings.get("synchronous_commit").map(|v| v != "off").unwrap_or(true);
         match self.txn.take() {
-            Some(t) => t.commit(),
+            Some(mut t) => {
+                t.set_synchronous_commit(sync);
+                t.commit()
+            }
             None => Ok(()),
         }
     }

@@ -16,8 +16,10 @@
 //! write-ahead log arrives with issue 7).
 
 pub mod btree;
+pub mod logged;
 pub mod memory;
 pub mod prefixed;
+pub mod wal;
 
 use crate::error::Result;
 use std::ops::Bound;

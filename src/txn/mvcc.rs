@@ -279,6 +279,7 @@ impl TxnManager {
             held: Vec::new(),
             wait: WaitOptions::default(),
             deferrable: false,
+            sync_commit: true,
             ssi: false,
             committed: false,
             finished: false,
@@ -363,6 +364,8 @@ pub struct Transaction {
     wait: WaitOptions,
     /// DEFERRABLE (matters for SERIALIZABLE READ ONLY).
     deferrable: bool,
+    /// `synchronous_commit`: wait for the commit record to be durable before returning.
+    sync_commit: bool,
     /// Registered with SSI (SERIALIZABLE, snapshot taken).
     ssi: bool,
     /// Whether the commit succeeded (SSI keeps committed transactions).
@@ -431,6 +434,12 @@ impl Transaction {
     /// Whether the transaction has written anything.
     pub fn has_writes(&self) -> bool {
         !self.writes.is_empty()
+    }
+
+    /// Sets `synchronous_commit` (off: commit returns before its record is durable; a crash may
+    /// lose it, never corrupt anything).
+    pub fn set_synchronous_commit(&mut self, on: bool) {
+        self.sync_commit = on;
     }
 
     /// Sets DEFERRABLE.
@@ -711,7 +720,11 @@ impl Transaction {
             // Locks go once the commit is visible, before the durability wait (group commit).
             let held = std::mem::take(&mut self.held);
             mgr.locks.release(self.id, &held);
-            mgr.engine.wait_durable(lsn)
+            if self.sync_commit {
+                mgr.engine.wait_durable(lsn)
+            } else {
+                Ok(())
+            }
         })();
         if result.is_ok() {
             self.committed = true;

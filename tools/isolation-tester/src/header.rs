@@ -300,10 +300,12 @@ fn parse_rule(text: &str) -> Result<AnomalyRule, String> {
                         i += 1;
                         clauses.push(Clause::Waits(name));
                     }
-                    other => return Err(format!(
+                    other => {
+                        return Err(format!(
                         "expected returns, contains, fails, succeeds or waits after step {name}, found {}",
                         other.unwrap_or("end of rule")
-                    )),
+                    ))
+                    }
                 }
             }
             other => {
