@@ -7,15 +7,15 @@
 //!   `PGTZ` and `PGGEQO` as startup settings; tokio-postgres cannot send arbitrary startup parameters,
 //!   so those (and the isolation level, [`ConnConfig::set`]) travel in the startup `options` as
 //!   `-c name=value`, which every PostgreSQL server applies the same way.
-//! - [`Conn`] is one open connection whose notices are *not* swallowed: tokio-postgres reports
+//! - `Conn` is one open connection whose notices are *not* swallowed: tokio-postgres reports
 //!   notices only to whoever drives the connection, so a small driver task forwards each notice (and
 //!   NOTIFY) into a channel in the order the server sent it. A notice sent before a query's result
 //!   is therefore always in the channel by the time the query's future completes; the runner relies
 //!   on that to print notices before the step they belong to, as libpq's notice processor does.
-//! - Step SQL runs as one simple query ([`spawn_simple_query`]) in its own task, so the runner can
+//! - Step SQL runs as one simple query (`spawn_simple_query`) in its own task, so the runner can
 //!   poll it (is it done yet?) while it asks the server whether the session is blocked.
 
-use crate::report::{ServerMessage, StatementResult};
+use crate::report::{Row, ServerMessage, StatementResult};
 use futures_util::StreamExt;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -53,7 +53,10 @@ impl ConnConfig {
 
     /// Parses a connection string and fills the gaps from libpq's environment variables, read
     /// through `env` (pass `|k| std::env::var(k).ok()` for the process environment).
-    pub fn parse_with_env(conninfo: &str, env: impl Fn(&str) -> Option<String>) -> Result<ConnConfig, String> {
+    pub fn parse_with_env(
+        conninfo: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<ConnConfig, String> {
         let mut cc = ConnConfig::parse(conninfo)?;
         let c = &mut cc.config;
         if c.get_hosts().is_empty() {
@@ -269,14 +272,15 @@ pub(crate) async fn run_simple_query(client: &Client, sql: &str) -> Vec<Statemen
             return results;
         }
     };
-    let mut current: Option<(Vec<String>, Vec<Vec<Option<String>>>)> = None;
+    let mut current: Option<(Vec<String>, Vec<Row>)> = None;
     while let Some(msg) = stream.next().await {
         match msg {
             Ok(SimpleQueryMessage::RowDescription(cols)) => {
                 current = Some((cols.iter().map(|c| c.name().to_string()).collect(), Vec::new()));
             }
             Ok(SimpleQueryMessage::Row(row)) => {
-                let values = (0..row.len()).map(|i| row.try_get(i).ok().flatten().map(str::to_string)).collect();
+                let values =
+                    (0..row.len()).map(|i| row.try_get(i).ok().flatten().map(str::to_string)).collect();
                 match current.as_mut() {
                     Some((_, rows)) => rows.push(values),
                     None => current = Some((Vec::new(), vec![values])),
@@ -308,12 +312,15 @@ mod tests {
 
     #[test]
     fn settings_travel_in_escaped_options() {
-        let mut cc = ConnConfig::parse("host=127.0.0.1 port=5 user=u options='-c work_mem=64kB'").expect("parses");
+        let mut cc =
+            ConnConfig::parse("host=127.0.0.1 port=5 user=u options='-c work_mem=64kB'").expect("parses");
         cc.set("datestyle", "Postgres, MDY");
         cc.set("default_transaction_isolation", "repeatable read");
         assert_eq!(
             cc.to_config().get_options(),
-            Some(r"-c work_mem=64kB -c datestyle=Postgres,\ MDY -c default_transaction_isolation=repeatable\ read")
+            Some(
+                r"-c work_mem=64kB -c datestyle=Postgres,\ MDY -c default_transaction_isolation=repeatable\ read"
+            )
         );
         cc.set("datestyle", "ISO");
         assert_eq!(cc.settings().len(), 2);

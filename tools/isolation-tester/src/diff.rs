@@ -16,7 +16,12 @@ pub fn expected_path(dir: &Path, name: &str, level: Option<IsolationLevel>) -> P
 }
 
 /// A unified diff from `expected` to `actual`, or `None` when they are equal.
-pub fn unified_diff(expected: &str, actual: &str, expected_label: &str, actual_label: &str) -> Option<String> {
+pub fn unified_diff(
+    expected: &str,
+    actual: &str,
+    expected_label: &str,
+    actual_label: &str,
+) -> Option<String> {
     if expected == actual {
         return None;
     }

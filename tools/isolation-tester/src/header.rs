@@ -33,7 +33,7 @@
 //! Required for ssidb's own specs: `phenomenon`, `definition`, at least one `expect` and one
 //! `anomaly-if` ([`SpecHeader::missing`]).
 
-use crate::report::{PermutationRun, SpecRun};
+use crate::report::{PermutationRun, Row, SpecRun};
 use crate::spec::TestSpec;
 use std::fmt;
 
@@ -110,9 +110,9 @@ pub enum Clause {
     /// No step of the permutation returned an error.
     AllCommit,
     /// Some execution of the step returned exactly these rows as its last result set.
-    Returns(String, Vec<Vec<Option<String>>>),
+    Returns(String, Vec<Row>),
     /// Some execution of the step returned this row in its last result set.
-    Contains(String, Vec<Option<String>>),
+    Contains(String, Row),
     /// Some execution of the step failed (with this SQLSTATE, if given).
     Fails(String, Option<String>),
     /// The step ran and never failed.
@@ -219,7 +219,7 @@ fn unquote_name(t: &str) -> String {
 }
 
 /// Parses `(v, v) (v, v)` from `toks[*i..]`.
-fn parse_row(toks: &[String], i: &mut usize) -> Result<Vec<Option<String>>, String> {
+fn parse_row(toks: &[String], i: &mut usize) -> Result<Row, String> {
     if toks.get(*i).map(String::as_str) != Some("(") {
         return Err("expected a row like (1,12)".into());
     }
@@ -283,7 +283,8 @@ fn parse_rule(text: &str) -> Result<AnomalyRule, String> {
                     }
                     Some("fails") => {
                         i += 1;
-                        let code = word(i).filter(|w| w.len() == 5 && w.chars().all(|c| c.is_ascii_alphanumeric()));
+                        let code =
+                            word(i).filter(|w| w.len() == 5 && w.chars().all(|c| c.is_ascii_alphanumeric()));
                         if let Some(code) = code {
                             i += 1;
                             clauses.push(Clause::Fails(name, Some(code.to_ascii_uppercase())));
@@ -301,9 +302,9 @@ fn parse_rule(text: &str) -> Result<AnomalyRule, String> {
                     }
                     other => {
                         return Err(format!(
-                            "expected returns, contains, fails, succeeds or waits after step {name}, found {}",
-                            other.unwrap_or("end of rule")
-                        ))
+                        "expected returns, contains, fails, succeeds or waits after step {name}, found {}",
+                        other.unwrap_or("end of rule")
+                    ))
                     }
                 }
             }

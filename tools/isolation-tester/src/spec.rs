@@ -298,7 +298,12 @@ mod tests {
     }
 
     fn session(name: &str, steps: &[&str]) -> Session {
-        Session { name: name.into(), setup: None, steps: steps.iter().map(|s| step(s)).collect(), teardown: None }
+        Session {
+            name: name.into(),
+            setup: None,
+            steps: steps.iter().map(|s| step(s)).collect(),
+            teardown: None,
+        }
     }
 
     fn pstep(name: &str) -> PermutationStepSpec {
@@ -312,25 +317,23 @@ mod tests {
             ..Default::default()
         };
         let checked = spec.check().expect("valid spec");
-        let names: Vec<String> = checked.permutations.iter().map(|p| checked.step_names(p).join(" ")).collect();
+        let names: Vec<String> =
+            checked.permutations.iter().map(|p| checked.step_names(p).join(" ")).collect();
         // Same order as simple-write-skew.out in PostgreSQL's suite.
         assert_eq!(
             names,
-            [
-                "a1 a2 b1 b2",
-                "a1 b1 a2 b2",
-                "a1 b1 b2 a2",
-                "b1 a1 a2 b2",
-                "b1 a1 b2 a2",
-                "b1 b2 a1 a2"
-            ]
+            ["a1 a2 b1 b2", "a1 b1 a2 b2", "a1 b1 b2 a2", "b1 a1 a2 b2", "b1 a1 b2 a2", "b1 b2 a1 a2"]
         );
     }
 
     #[test]
     fn interleaving_count_is_multinomial() {
         let spec = TestSpec {
-            sessions: vec![session("s1", &["a", "b"]), session("s2", &["c", "d"]), session("s3", &["e", "f", "g"])],
+            sessions: vec![
+                session("s1", &["a", "b"]),
+                session("s2", &["c", "d"]),
+                session("s3", &["e", "f", "g"]),
+            ],
             ..Default::default()
         };
         // 7! / (2! 2! 3!) = 210, as in receipt-report.

@@ -36,7 +36,10 @@ fn rows(values: &[&[Option<&str>]]) -> Vec<Vec<Option<String>>> {
 fn parses_every_field() {
     let h = parse_header(HEADER).expect("valid header");
     assert_eq!(h.phenomenon.as_deref(), Some("G2-item (write skew)"));
-    assert_eq!(h.definition.as_deref(), Some("Adya, \"Weak Consistency\", MIT PhD thesis (1999), section 4.4.2"));
+    assert_eq!(
+        h.definition.as_deref(),
+        Some("Adya, \"Weak Consistency\", MIT PhD thesis (1999), section 4.4.2")
+    );
     assert_eq!(h.levels(), IsolationLevel::ALL.to_vec());
     assert_eq!(h.expect[2].outcome, Outcome::Prevented);
     assert_eq!(h.expect[2].note, "(the second committer fails with 40001)");
@@ -72,7 +75,10 @@ fn parses_every_field() {
 
 #[test]
 fn reports_missing_and_bad_fields() {
-    assert_eq!(parse_header("# just prose\n").expect("ok").missing(), ["phenomenon", "definition", "expect", "anomaly-if"]);
+    assert_eq!(
+        parse_header("# just prose\n").expect("ok").missing(),
+        ["phenomenon", "definition", "expect", "anomaly-if"]
+    );
     let e = parse_header("# x\n# expect snapshot: anomaly\n").unwrap_err();
     assert_eq!(e.line, 2);
     assert!(e.message.contains("unknown isolation level"), "{e}");
@@ -98,7 +104,15 @@ fn validate_catches_unknown_names() {
 }
 
 fn step(name: &str, waited: bool, results: Vec<StatementResult>) -> StepRun {
-    StepRun { name: name.into(), session: "s".into(), position: 0, waited, canceled: false, results, notices: vec![] }
+    StepRun {
+        name: name.into(),
+        session: "s".into(),
+        position: 0,
+        waited,
+        canceled: false,
+        results,
+        notices: vec![],
+    }
 }
 
 fn select(values: &[&[Option<&str>]]) -> StatementResult {
@@ -122,7 +136,8 @@ fn perm(index: usize, runs: Vec<StepRun>) -> PermutationRun {
 #[test]
 fn rules_evaluate_against_step_runs() {
     let h = parse_header(HEADER).expect("valid");
-    let committed = perm(1, vec![step("r2", false, vec![select(&[&[Some("9"), None]])]), step("c2", false, vec![])]);
+    let committed =
+        perm(1, vec![step("r2", false, vec![select(&[&[Some("9"), None]])]), step("c2", false, vec![])]);
     assert!(h.anomaly_if[0].holds(&committed));
     assert!(!h.anomaly_if[1].holds(&committed), "rows differ");
 
@@ -148,7 +163,8 @@ fn rules_evaluate_against_step_runs() {
     let not_waited = perm(4, vec![third.runs[0].clone(), step("w2", false, vec![fail("40001")])]);
     assert!(!h.anomaly_if[2].holds(&not_waited));
 
-    let run = SpecRun { output: String::new(), permutations: vec![committed, returns, third], warnings: vec![] };
+    let run =
+        SpecRun { output: String::new(), permutations: vec![committed, returns, third], warnings: vec![] };
     let check = h.check(IsolationLevel::Serializable, &run);
     assert_eq!(check.observed, Outcome::Anomaly);
     assert_eq!(check.anomalous, vec![1, 2, 3]);
