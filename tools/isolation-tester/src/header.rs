@@ -93,6 +93,15 @@ pub enum Outcome {
     Prevented,
 }
 
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Outcome::Anomaly => "anomaly",
+            Outcome::Prevented => "prevented",
+        })
+    }
+}
+
 /// One `expect LEVEL: ...` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Expectation {

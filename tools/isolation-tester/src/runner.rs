@@ -35,7 +35,7 @@
 //! exits; this runner instead cancels what is running, closes the sessions, runs the global
 //! teardown quietly (so the database is left clean) and returns the error with the partial output.
 
-use crate::conn::{spawn_simple_query, AsyncMsg, Conn, ConnConfig};
+use crate::conn::{describe, spawn_simple_query, AsyncMsg, Conn, ConnConfig};
 use crate::pqprint::pqprint;
 use crate::report::{PermutationRun, ServerMessage, SpecRun, StatementResult, StepRun};
 use crate::spec::{Blocker, CheckedSpec, Permutation};
@@ -297,11 +297,11 @@ pub async fn run_spec(
     for (index, name) in names.iter().enumerate() {
         let c = match Conn::open(conn).await {
             Ok(c) => c,
-            Err(e) => return Err(fail(RunError::Connect { index, message: e.to_string() }, out, warnings)),
+            Err(e) => return Err(fail(RunError::Connect { index, message: describe(&e) }, out, warnings)),
         };
         let set_name = "SELECT set_config('application_name',\n  current_setting('application_name') || '/' || $1,\n  false)";
         if let Err(e) = c.client.query(set_name, &[name]).await {
-            let error = RunError::Prepare(format!("setting of application name failed: {e}"));
+            let error = RunError::Prepare(format!("setting of application name failed: {}", describe(&e)));
             return Err(fail(error, out, warnings));
         }
         conns.push(c);
@@ -315,7 +315,7 @@ pub async fn run_spec(
     };
     let probe = match control.client.prepare(&probe_sql).await {
         Ok(p) => p,
-        Err(e) => return Err(fail(RunError::Prepare(e.to_string()), out, warnings)),
+        Err(e) => return Err(fail(RunError::Prepare(describe(&e)), out, warnings)),
     };
     let sessions = conns
         .zip(spec.spec.sessions.iter())
@@ -555,7 +555,7 @@ impl Runner<'_> {
             .client
             .query_one(&self.probe, &[&pid])
             .await
-            .map_err(|e| RunError::LockWaitQuery(e.to_string()))?;
+            .map_err(|e| RunError::LockWaitQuery(describe(&e)))?;
         row.try_get::<_, bool>(0).map_err(|e| RunError::LockWaitQuery(e.to_string()))
     }
 
@@ -583,6 +583,8 @@ impl Runner<'_> {
         }
         let max_wait = self.opts.step_timeout;
         let start = Instant::now();
+        // Per call, as in PostgreSQL: a later call may cancel a step that is still busy again.
+        let mut canceled = false;
         loop {
             let Some(active) = self.sessions[sid].active.as_mut() else {
                 return Ok(false); // nothing running: treat as completed
@@ -608,7 +610,8 @@ impl Runner<'_> {
             }
             let td = start.elapsed();
             let Some(active) = self.sessions[sid].active.as_mut() else { return Ok(false) };
-            if td > max_wait && !active.canceled {
+            if td > max_wait && !canceled {
+                canceled = true;
                 active.canceled = true;
                 match self.sessions[sid].conn.cancel_query().await {
                     Ok(()) => self.out.put(&format!(
