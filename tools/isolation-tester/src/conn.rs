@@ -33,7 +33,9 @@ use tokio_postgres::{AsyncMessage, CancelToken, Client, NoTls, SimpleQueryMessag
 /// A connection string plus startup settings, ready to open any number of identical connections.
 #[derive(Clone, Debug)]
 pub struct ConnConfig {
+    /// The parsed connection string (plus environment defaults).
     config: tokio_postgres::Config,
+    /// Startup settings sent as `-c name=value` in `options`.
     settings: Vec<(String, String)>,
 }
 
@@ -155,7 +157,9 @@ impl ConnConfig {
 /// remembers the address it connected to.
 #[derive(Clone, Debug)]
 enum CancelTarget {
+    /// Host name or address, and port.
     Tcp(String, u16),
+    /// Path of the server's Unix socket (`<dir>/.s.PGSQL.<port>`).
     Unix(PathBuf),
 }
 
@@ -206,10 +210,13 @@ pub(crate) struct Conn {
     pub client: Arc<Client>,
     /// Cancels the query running on this connection.
     pub cancel: CancelToken,
+    /// Where cancel requests go.
     target: Option<CancelTarget>,
     /// The backend's process id.
     pub pid: i32,
+    /// Notices and NOTIFYs, in the order the server sent them.
     rx: mpsc::UnboundedReceiver<AsyncMsg>,
+    /// The task driving the connection (aborted on drop).
     driver: JoinHandle<()>,
 }
 

@@ -180,8 +180,11 @@ fn format_full(e: &ServerMessage) -> String {
     s
 }
 
+/// The transcript being written.
 struct Out {
+    /// Everything printed so far.
     text: String,
+    /// Also copy it to stdout as it is produced.
     echo: bool,
 }
 
@@ -199,11 +202,17 @@ impl Out {
 
 /// The step currently running on a session.
 struct Active {
+    /// Position of the step in the permutation.
     pos: usize,
+    /// The task running its SQL, until it has finished.
     handle: Option<JoinHandle<Vec<StatementResult>>>,
+    /// Its results, once finished (completion may still be held back by a blocker).
     done: Option<Vec<StatementResult>>,
+    /// `<waiting ...>` was printed for it.
     waited: bool,
+    /// It was cancelled after the step timeout.
     canceled: bool,
+    /// Notices its session printed while it ran.
     notices: Vec<ServerMessage>,
 }
 
@@ -245,26 +254,43 @@ impl Active {
     }
 }
 
+/// A session's connection and what it is doing.
 struct SessionState {
+    /// The session's name.
     name: String,
+    /// Its connection.
     conn: Conn,
+    /// Notices printed for it so far (what `notices N` blockers count).
     total_notices: usize,
+    /// The step it is running, if any.
     active: Option<Active>,
+    /// NOTIFYs received and not yet printed: (sender pid, channel, payload).
     notifies: Vec<(i32, String, String)>,
 }
 
+/// The state of one spec run.
 struct Runner<'a> {
+    /// The spec being run.
     spec: &'a CheckedSpec,
+    /// How to run it.
     opts: &'a RunOptions,
+    /// Connection 0: global setup/teardown and the lock-wait probe.
     control: Conn,
+    /// The prepared lock-wait probe.
     probe: Statement,
+    /// One entry per spec session, in order.
     sessions: Vec<SessionState>,
+    /// The transcript.
     out: Out,
+    /// Messages PostgreSQL's tester would print on stderr.
     warnings: Vec<String>,
+    /// A notice was printed during the current `try_complete_steps` round.
     any_new_notice: bool,
     /// Per permutation step, per blocker: the notice count that releases a `notices N` blocker.
     targets: Vec<Vec<usize>>,
+    /// Step executions of the current permutation, in completion order.
     runs: Vec<StepRun>,
+    /// Permutations finished so far.
     done: Vec<PermutationRun>,
 }
 

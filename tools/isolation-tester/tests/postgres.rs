@@ -17,6 +17,7 @@ use isolation_tester::conn::ConnConfig;
 use isolation_tester::diff::{expected_path, unified_diff};
 use isolation_tester::header::{IsolationLevel, Outcome};
 use isolation_tester::{load_spec, run_spec_blocking, RunOptions, SpecRun, StatementResult, Verdict};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -24,6 +25,11 @@ use std::time::{Duration, Instant};
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 const PG_TESTER: &str = "/usr/lib/postgresql/15/lib/pgxs/src/test/isolation/isolationtester";
 const STEP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Prints to stderr past the test harness's output capture, so a skip is visible in `cargo test`.
+fn notice(msg: &str) {
+    let _ = writeln!(std::io::stderr(), "{msg}");
+}
 
 fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -38,7 +44,7 @@ struct Server {
 impl Server {
     fn start() -> Option<Server> {
         if !Path::new(PG_BIN).join("postgres").exists() {
-            println!("SKIPPED: PostgreSQL 15 is not installed ({PG_BIN}/postgres is absent)");
+            notice(&format!("SKIPPED: PostgreSQL 15 is not installed ({PG_BIN}/postgres is absent)"));
             return None;
         }
         let script = manifest_dir().join("../pg-throwaway");
@@ -70,7 +76,7 @@ fn corpus_dir() -> Option<PathBuf> {
     if corpus.join("specs").is_dir() {
         Some(corpus)
     } else {
-        println!("SKIPPED corpus checks: {} is absent (set SSIDB_SHARED)", corpus.display());
+        notice(&format!("SKIPPED corpus checks: {} is absent (set SSIDB_SHARED)", corpus.display()));
         None
     }
 }
@@ -126,12 +132,13 @@ fn postgres_15_transcripts_match() {
     let started = Instant::now();
     let Some(server) = Server::start() else { return };
     if !Path::new(PG_TESTER).exists() {
-        println!("NOTE: {PG_TESTER} is absent: comparisons with PostgreSQL's own tester are skipped");
+        notice(&format!("NOTE: {PG_TESTER} is absent: comparisons with PostgreSQL's own tester are skipped"));
     }
     let mut failures: Vec<String> = Vec::new();
+    let corpus = corpus_dir();
 
     // 1. The shared corpus.
-    if let Some(corpus) = corpus_dir() {
+    if let Some(corpus) = &corpus {
         // (spec, permutations, 40001 failures, other failures) from the corpus README.
         let counts: &[(&str, usize, usize, usize)] = &[
             ("eval-plan-qual-basic", 14, 0, 0),
@@ -251,8 +258,8 @@ fn postgres_15_transcripts_match() {
     }
 
     // 4. The command line.
-    if let Some(corpus) = corpus_dir() {
-        cli_checks(&server, &corpus, &mut failures);
+    if let Some(corpus) = &corpus {
+        cli_checks(&server, corpus, &mut failures);
     }
 
     println!("postgres checks took {:.1}s", started.elapsed().as_secs_f64());
