@@ -7,17 +7,25 @@
 //!   `PGTZ` and `PGGEQO` as startup settings; tokio-postgres cannot send arbitrary startup parameters,
 //!   so those (and the isolation level, [`ConnConfig::set`]) travel in the startup `options` as
 //!   `-c name=value`, which every PostgreSQL server applies the same way.
-//! - [`Conn`] is one open connection whose notices are *not* swallowed: tokio-postgres reports
+//! - `Conn` is one open connection whose notices are *not* swallowed: tokio-postgres reports
 //!   notices only to whoever drives the connection, so a small driver task forwards each notice (and
 //!   NOTIFY) into a channel in the order the server sent it. A notice sent before a query's result
 //!   is therefore always in the channel by the time the query's future completes; the runner relies
 //!   on that to print notices before the step they belong to, as libpq's notice processor does.
-//! - Step SQL runs as one simple query ([`spawn_simple_query`]) in its own task, so the runner can
+//! - Cancelling works as libpq's `PQcancel`: send a CancelRequest on a new connection to the same
+//!   server and *wait until the server closes it*. PostgreSQL signals the backend (and its process
+//!   group) from the process that reads the request; returning before that process is done lets a
+//!   late signal cancel the session's *next* statement. tokio-postgres's own `cancel_query` does not
+//!   wait, so the runner uses its raw variant on a socket it opened and then waits for EOF.
+//! - Step SQL runs as one simple query (`spawn_simple_query`) in its own task, so the runner can
 //!   poll it (is it done yet?) while it asks the server whether the session is blocked.
 
-use crate::report::{ServerMessage, StatementResult};
+use crate::report::{Row, ServerMessage, StatementResult};
 use futures_util::StreamExt;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_postgres::{AsyncMessage, CancelToken, Client, NoTls, SimpleQueryMessage};
@@ -25,7 +33,9 @@ use tokio_postgres::{AsyncMessage, CancelToken, Client, NoTls, SimpleQueryMessag
 /// A connection string plus startup settings, ready to open any number of identical connections.
 #[derive(Clone, Debug)]
 pub struct ConnConfig {
+    /// The parsed connection string (plus environment defaults).
     config: tokio_postgres::Config,
+    /// Startup settings sent as `-c name=value` in `options`.
     settings: Vec<(String, String)>,
 }
 
@@ -143,6 +153,41 @@ impl ConnConfig {
     }
 }
 
+/// Where a CancelRequest goes: the first host of the configuration, as libpq's cancel object
+/// remembers the address it connected to.
+#[derive(Clone, Debug)]
+enum CancelTarget {
+    /// Host name or address, and port.
+    Tcp(String, u16),
+    /// Path of the server's Unix socket (`<dir>/.s.PGSQL.<port>`).
+    Unix(PathBuf),
+}
+
+/// How long to wait for the server to close a cancel connection.
+const CANCEL_CLOSE_WAIT: Duration = Duration::from_secs(5);
+
+impl CancelTarget {
+    fn of(config: &tokio_postgres::Config) -> Option<CancelTarget> {
+        let port = config.get_ports().first().copied().unwrap_or(5432);
+        match config.get_hosts().first()? {
+            tokio_postgres::config::Host::Tcp(h) => Some(CancelTarget::Tcp(h.clone(), port)),
+            tokio_postgres::config::Host::Unix(dir) => {
+                Some(CancelTarget::Unix(dir.join(format!(".s.PGSQL.{port}"))))
+            }
+        }
+    }
+}
+
+/// Reads until the peer closes the connection (or a timeout), discarding what arrives.
+async fn wait_for_close<S: tokio::io::AsyncRead + Unpin>(s: &mut S) {
+    let mut buf = [0u8; 64];
+    while let Ok(Ok(n)) = tokio::time::timeout(CANCEL_CLOSE_WAIT, s.read(&mut buf)).await {
+        if n == 0 {
+            break;
+        }
+    }
+}
+
 /// Something the server sent outside any query's result.
 #[derive(Debug, Clone)]
 pub(crate) enum AsyncMsg {
@@ -165,9 +210,13 @@ pub(crate) struct Conn {
     pub client: Arc<Client>,
     /// Cancels the query running on this connection.
     pub cancel: CancelToken,
+    /// Where cancel requests go.
+    target: Option<CancelTarget>,
     /// The backend's process id.
     pub pid: i32,
+    /// Notices and NOTIFYs, in the order the server sent them.
     rx: mpsc::UnboundedReceiver<AsyncMsg>,
+    /// The task driving the connection (aborted on drop).
     driver: JoinHandle<()>,
 }
 
@@ -187,6 +236,21 @@ pub(crate) fn server_message(e: &tokio_postgres::error::DbError) -> ServerMessag
     }
 }
 
+/// An error's description followed by its causes (tokio-postgres keeps the OS error in `source`).
+pub(crate) fn describe(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        cause = c.source();
+    }
+    s
+}
+
 /// Converts a client error into the message libpq would show: the server's fields when it is a
 /// server error, otherwise the client's description with no severity.
 pub(crate) fn error_message(e: &tokio_postgres::Error) -> ServerMessage {
@@ -195,7 +259,7 @@ pub(crate) fn error_message(e: &tokio_postgres::Error) -> ServerMessage {
         None => ServerMessage {
             severity: String::new(),
             sqlstate: String::new(),
-            message: e.to_string(),
+            message: describe(e),
             detail: None,
             hint: None,
         },
@@ -205,7 +269,9 @@ pub(crate) fn error_message(e: &tokio_postgres::Error) -> ServerMessage {
 impl Conn {
     /// Opens a connection and starts the task that drives it.
     pub async fn open(config: &ConnConfig) -> Result<Conn, tokio_postgres::Error> {
-        let (client, mut connection) = config.to_config().connect(NoTls).await?;
+        let pg_config = config.to_config();
+        let target = CancelTarget::of(&pg_config);
+        let (client, mut connection) = pg_config.connect(NoTls).await?;
         let (tx, rx) = mpsc::unbounded_channel();
         let driver = tokio::spawn(async move {
             let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
@@ -237,7 +303,7 @@ impl Conn {
                 return Err(e);
             }
         };
-        Ok(Conn { client, cancel, pid, rx, driver })
+        Ok(Conn { client, cancel, target, pid, rx, driver })
     }
 
     /// Takes every message received so far, without waiting.
@@ -255,9 +321,30 @@ impl Conn {
         run_simple_query(&self.client, sql).await
     }
 
-    /// Asks the server to cancel whatever this connection is running.
-    pub async fn cancel_query(&self) -> Result<(), tokio_postgres::Error> {
-        self.cancel.cancel_query(NoTls).await
+    /// Asks the server to cancel whatever this connection is running, and returns once the
+    /// server has closed the cancel connection (it has then signalled the backend).
+    pub async fn cancel_query(&self) -> Result<(), String> {
+        match &self.target {
+            Some(CancelTarget::Tcp(host, port)) => {
+                let mut s = tokio::net::TcpStream::connect((host.as_str(), *port))
+                    .await
+                    .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
+                self.cancel.cancel_query_raw(&mut s, NoTls).await.map_err(|e| describe(&e))?;
+                wait_for_close(&mut s).await;
+            }
+            #[cfg(unix)]
+            Some(CancelTarget::Unix(path)) => {
+                let mut s = tokio::net::UnixStream::connect(path)
+                    .await
+                    .map_err(|e| format!("cannot connect to {}: {e}", path.display()))?;
+                self.cancel.cancel_query_raw(&mut s, NoTls).await.map_err(|e| describe(&e))?;
+                wait_for_close(&mut s).await;
+            }
+            #[cfg(not(unix))]
+            Some(CancelTarget::Unix(_)) => return Err("Unix sockets are not supported here".into()),
+            None => self.cancel.cancel_query(NoTls).await.map_err(|e| describe(&e))?,
+        }
+        Ok(())
     }
 }
 
@@ -272,7 +359,7 @@ pub(crate) async fn run_simple_query(client: &Client, sql: &str) -> Vec<Statemen
             return results;
         }
     };
-    let mut current: Option<(Vec<String>, Vec<Vec<Option<String>>>)> = None;
+    let mut current: Option<(Vec<String>, Vec<Row>)> = None;
     while let Some(msg) = stream.next().await {
         match msg {
             Ok(SimpleQueryMessage::RowDescription(cols)) => {

@@ -33,7 +33,7 @@
 //! Required for ssidb's own specs: `phenomenon`, `definition`, at least one `expect` and one
 //! `anomaly-if` ([`SpecHeader::missing`]).
 
-use crate::report::{PermutationRun, SpecRun};
+use crate::report::{PermutationRun, Row, SpecRun};
 use crate::spec::TestSpec;
 use std::fmt;
 
@@ -93,6 +93,15 @@ pub enum Outcome {
     Prevented,
 }
 
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Outcome::Anomaly => "anomaly",
+            Outcome::Prevented => "prevented",
+        })
+    }
+}
+
 /// One `expect LEVEL: ...` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Expectation {
@@ -110,9 +119,9 @@ pub enum Clause {
     /// No step of the permutation returned an error.
     AllCommit,
     /// Some execution of the step returned exactly these rows as its last result set.
-    Returns(String, Vec<Vec<Option<String>>>),
+    Returns(String, Vec<Row>),
     /// Some execution of the step returned this row in its last result set.
-    Contains(String, Vec<Option<String>>),
+    Contains(String, Row),
     /// Some execution of the step failed (with this SQLSTATE, if given).
     Fails(String, Option<String>),
     /// The step ran and never failed.
@@ -219,7 +228,7 @@ fn unquote_name(t: &str) -> String {
 }
 
 /// Parses `(v, v) (v, v)` from `toks[*i..]`.
-fn parse_row(toks: &[String], i: &mut usize) -> Result<Vec<Option<String>>, String> {
+fn parse_row(toks: &[String], i: &mut usize) -> Result<Row, String> {
     if toks.get(*i).map(String::as_str) != Some("(") {
         return Err("expected a row like (1,12)".into());
     }

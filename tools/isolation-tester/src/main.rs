@@ -240,7 +240,7 @@ fn run(args: &Args) -> Result<bool, String> {
                 let check = spec.header.check(l, &run);
                 if let Some(expected) = check.expected {
                     println!(
-                        "# {title}: expected {:?}, observed {:?}{}",
+                        "# {title}: expected {}, observed {}{}",
                         expected,
                         check.observed,
                         if check.ok() { "" } else { "  <-- MISMATCH" }

@@ -411,7 +411,7 @@ permutation r2(*) r1(r2, r2 notices 3) "w 1"
     #[test]
     fn errors_carry_line_numbers() {
         let err = parse_spec("setup { x }\n\nsession s\nstep a { SELECT 1 \n").unwrap_err();
-        assert_eq!(err, ParseError { line: 4, message: "unterminated sql block".into() });
+        assert_eq!(err, ParseError { line: 5, message: "unterminated sql block".into() }); // as PostgreSQL reports it
         let err = parse_spec("session \"s\n\"").unwrap_err();
         assert_eq!(err.message, "unexpected newline in quoted identifier");
         let err = parse_spec("session s\nstep a { x }\npermutation a(").unwrap_err();

@@ -15,6 +15,8 @@
 //! multi-byte UTF-8 value looks narrower than its neighbours, exactly as in PostgreSQL's output.
 //! A result with no columns prints nothing at all.
 
+use crate::report::Row;
+
 /// Whether a value, by libpq's heuristic, keeps its column numeric.
 fn looks_numeric(value: &str) -> bool {
     let bytes = value.as_bytes();
@@ -38,7 +40,7 @@ fn pad(out: &mut String, s: &str, width: usize, right_align: bool) {
 }
 
 /// Formats a result set (column names, rows of nullable text values) as `PQprint` prints it.
-pub fn pqprint(columns: &[String], rows: &[Vec<Option<String>>]) -> String {
+pub fn pqprint(columns: &[String], rows: &[Row]) -> String {
     let mut out = String::new();
     if columns.is_empty() {
         return out;

@@ -12,6 +12,9 @@
 
 use std::fmt;
 
+/// One row of a result set: text values, `None` for SQL NULL.
+pub type Row = Vec<Option<String>>;
+
 /// An error or notice as the server reported it (ErrorResponse / NoticeResponse fields).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerMessage {
@@ -34,8 +37,8 @@ pub enum StatementResult {
     Rows {
         /// Column names.
         columns: Vec<String>,
-        /// Text values; `None` is SQL NULL.
-        rows: Vec<Vec<Option<String>>>,
+        /// The rows, in the order the server sent them.
+        rows: Vec<Row>,
     },
     /// A statement without a result set (`INSERT`, `COMMIT`, an empty query...).
     Command,
@@ -72,7 +75,7 @@ impl StepRun {
     }
 
     /// The rows of the last result set the step returned, if any.
-    pub fn last_rows(&self) -> Option<&[Vec<Option<String>>]> {
+    pub fn last_rows(&self) -> Option<&[Row]> {
         self.results.iter().rev().find_map(|r| match r {
             StatementResult::Rows { rows, .. } => Some(rows.as_slice()),
             _ => None,

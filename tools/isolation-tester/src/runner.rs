@@ -11,7 +11,7 @@
 //!
 //! For each permutation: print `starting permutation: ...`, run the global setup blocks (control
 //! connection) and each session's setup, then send the steps in order. Sending a step starts its SQL
-//! asynchronously and calls [`Runner::try_complete_step`] with `NONBLOCK`:
+//! asynchronously and calls `try_complete_step` with `NONBLOCK`:
 //!
 //! ```text
 //!   loop while the step is busy:
@@ -35,7 +35,7 @@
 //! exits; this runner instead cancels what is running, closes the sessions, runs the global
 //! teardown quietly (so the database is left clean) and returns the error with the partial output.
 
-use crate::conn::{spawn_simple_query, AsyncMsg, Conn, ConnConfig};
+use crate::conn::{describe, spawn_simple_query, AsyncMsg, Conn, ConnConfig};
 use crate::pqprint::pqprint;
 use crate::report::{PermutationRun, ServerMessage, SpecRun, StatementResult, StepRun};
 use crate::spec::{Blocker, CheckedSpec, Permutation};
@@ -180,8 +180,11 @@ fn format_full(e: &ServerMessage) -> String {
     s
 }
 
+/// The transcript being written.
 struct Out {
+    /// Everything printed so far.
     text: String,
+    /// Also copy it to stdout as it is produced.
     echo: bool,
 }
 
@@ -199,11 +202,17 @@ impl Out {
 
 /// The step currently running on a session.
 struct Active {
+    /// Position of the step in the permutation.
     pos: usize,
+    /// The task running its SQL, until it has finished.
     handle: Option<JoinHandle<Vec<StatementResult>>>,
+    /// Its results, once finished (completion may still be held back by a blocker).
     done: Option<Vec<StatementResult>>,
+    /// `<waiting ...>` was printed for it.
     waited: bool,
+    /// It was cancelled after the step timeout.
     canceled: bool,
+    /// Notices its session printed while it ran.
     notices: Vec<ServerMessage>,
 }
 
@@ -245,26 +254,43 @@ impl Active {
     }
 }
 
+/// A session's connection and what it is doing.
 struct SessionState {
+    /// The session's name.
     name: String,
+    /// Its connection.
     conn: Conn,
+    /// Notices printed for it so far (what `notices N` blockers count).
     total_notices: usize,
+    /// The step it is running, if any.
     active: Option<Active>,
+    /// NOTIFYs received and not yet printed: (sender pid, channel, payload).
     notifies: Vec<(i32, String, String)>,
 }
 
+/// The state of one spec run.
 struct Runner<'a> {
+    /// The spec being run.
     spec: &'a CheckedSpec,
+    /// How to run it.
     opts: &'a RunOptions,
+    /// Connection 0: global setup/teardown and the lock-wait probe.
     control: Conn,
+    /// The prepared lock-wait probe.
     probe: Statement,
+    /// One entry per spec session, in order.
     sessions: Vec<SessionState>,
+    /// The transcript.
     out: Out,
+    /// Messages PostgreSQL's tester would print on stderr.
     warnings: Vec<String>,
+    /// A notice was printed during the current `try_complete_steps` round.
     any_new_notice: bool,
     /// Per permutation step, per blocker: the notice count that releases a `notices N` blocker.
     targets: Vec<Vec<usize>>,
+    /// Step executions of the current permutation, in completion order.
     runs: Vec<StepRun>,
+    /// Permutations finished so far.
     done: Vec<PermutationRun>,
 }
 
@@ -297,11 +323,11 @@ pub async fn run_spec(
     for (index, name) in names.iter().enumerate() {
         let c = match Conn::open(conn).await {
             Ok(c) => c,
-            Err(e) => return Err(fail(RunError::Connect { index, message: e.to_string() }, out, warnings)),
+            Err(e) => return Err(fail(RunError::Connect { index, message: describe(&e) }, out, warnings)),
         };
         let set_name = "SELECT set_config('application_name',\n  current_setting('application_name') || '/' || $1,\n  false)";
         if let Err(e) = c.client.query(set_name, &[name]).await {
-            let error = RunError::Prepare(format!("setting of application name failed: {e}"));
+            let error = RunError::Prepare(format!("setting of application name failed: {}", describe(&e)));
             return Err(fail(error, out, warnings));
         }
         conns.push(c);
@@ -315,7 +341,7 @@ pub async fn run_spec(
     };
     let probe = match control.client.prepare(&probe_sql).await {
         Ok(p) => p,
-        Err(e) => return Err(fail(RunError::Prepare(e.to_string()), out, warnings)),
+        Err(e) => return Err(fail(RunError::Prepare(describe(&e)), out, warnings)),
     };
     let sessions = conns
         .zip(spec.spec.sessions.iter())
@@ -555,7 +581,7 @@ impl Runner<'_> {
             .client
             .query_one(&self.probe, &[&pid])
             .await
-            .map_err(|e| RunError::LockWaitQuery(e.to_string()))?;
+            .map_err(|e| RunError::LockWaitQuery(describe(&e)))?;
         row.try_get::<_, bool>(0).map_err(|e| RunError::LockWaitQuery(e.to_string()))
     }
 
@@ -583,6 +609,8 @@ impl Runner<'_> {
         }
         let max_wait = self.opts.step_timeout;
         let start = Instant::now();
+        // Per call, as in PostgreSQL: a later call may cancel a step that is still busy again.
+        let mut canceled = false;
         loop {
             let Some(active) = self.sessions[sid].active.as_mut() else {
                 return Ok(false); // nothing running: treat as completed
@@ -608,7 +636,8 @@ impl Runner<'_> {
             }
             let td = start.elapsed();
             let Some(active) = self.sessions[sid].active.as_mut() else { return Ok(false) };
-            if td > max_wait && !active.canceled {
+            if td > max_wait && !canceled {
+                canceled = true;
                 active.canceled = true;
                 match self.sessions[sid].conn.cancel_query().await {
                     Ok(()) => self.out.put(&format!(
