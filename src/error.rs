@@ -53,6 +53,12 @@ pub enum ErrorKind {
     DuplicateAlias,
     /// 42P17: invalid object definition.
     InvalidObjectDefinition,
+    /// 2201F: invalid argument for power function.
+    InvalidArgumentForPowerFunction,
+    /// 2201E: invalid argument for logarithm.
+    InvalidArgumentForLogarithm,
+    /// 22011: substring error.
+    SubstringError,
     /// 22000: generic data exception.
     DataException,
     /// 21000: more than one row returned by a subquery used as an expression.
@@ -198,6 +204,9 @@ impl ErrorKind {
             AmbiguousAlias => "42P09",
             DuplicateAlias => "42712",
             InvalidObjectDefinition => "42P17",
+            InvalidArgumentForPowerFunction => "2201F",
+            InvalidArgumentForLogarithm => "2201E",
+            SubstringError => "22011",
             DataException => "22000",
             CardinalityViolation => "21000",
             UndefinedColumn => "42703",

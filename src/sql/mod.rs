@@ -1,7 +1,10 @@
 //! The SQL layer: parser front end, sessions and settings, catalog, binder, planner and executor.
 
+pub mod catalog;
 pub mod cluster;
 pub mod context;
 pub mod engine;
+pub mod exec;
+pub mod plan;
 pub mod settings;
 pub mod types;
