@@ -117,6 +117,8 @@ pub enum ErrorKind {
     NotNullViolation,
     /// 23503: foreign key violation.
     ForeignKeyViolation,
+    /// 42830: invalid foreign key.
+    InvalidForeignKey,
     /// 23514: check violation.
     CheckViolation,
     /// 2BP01: dependent objects still exist.
@@ -236,6 +238,7 @@ impl ErrorKind {
             UniqueViolation => "23505",
             NotNullViolation => "23502",
             ForeignKeyViolation => "23503",
+            InvalidForeignKey => "42830",
             CheckViolation => "23514",
             DependentObjectsStillExist => "2BP01",
             ActiveSqlTransaction => "25001",

@@ -13,6 +13,7 @@ pub mod ops;
 pub mod query;
 pub mod scalar;
 pub mod window;
+pub mod write;
 
 use crate::error::Result;
 use crate::sql::catalog::Catalog;

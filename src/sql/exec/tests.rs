@@ -169,3 +169,57 @@ fn deep_expressions_fail_cleanly() {
         .unwrap();
     handle.join().unwrap();
 }
+
+#[test]
+fn ddl_and_dml() {
+    let mut s = TestSession::new();
+    assert_eq!(s.rows("CREATE TABLE p (id int PRIMARY KEY, name text NOT NULL, v varchar(3) DEFAULT 'x', CHECK (id > 0))"), "");
+    assert_eq!(
+        s.rows("CREATE TABLE c (id serial PRIMARY KEY, pid int REFERENCES p(id), n numeric(5,2))"),
+        ""
+    );
+    assert_eq!(s.rows("INSERT INTO p VALUES (1, 'a'), (2, 'b', DEFAULT) RETURNING id, v"), "1|x\n2|x");
+    assert_eq!(
+        s.rows("INSERT INTO p VALUES (1, 'z')"),
+        "ERROR 23505 duplicate key value violates unique constraint \"p_pkey\""
+    );
+    assert_eq!(
+        s.rows("INSERT INTO p (id) VALUES (3)"),
+        "ERROR 23502 null value in column \"name\" of relation \"p\" violates not-null constraint"
+    );
+    assert_eq!(
+        s.rows("INSERT INTO p VALUES (0, 'z')"),
+        "ERROR 23514 new row for relation \"p\" violates check constraint \"p_id_check\""
+    );
+    assert_eq!(
+        s.rows("INSERT INTO p VALUES (3, 'c', 'abcd')"),
+        "ERROR 22001 value too long for type character varying(3)"
+    );
+    assert_eq!(
+        s.rows("INSERT INTO c (pid, n) VALUES (1, 1.234), (2, NULL) RETURNING id, n"),
+        "1|1.23\n2|NULL"
+    );
+    assert_eq!(
+        s.rows("INSERT INTO c (pid) VALUES (9)"),
+        "ERROR 23503 insert or update on table \"c\" violates foreign key constraint \"c_pid_fkey\""
+    );
+    assert_eq!(s.rows("DELETE FROM p WHERE id = 1"), "ERROR 23503 update or delete on table \"p\" violates foreign key constraint \"c_pid_fkey\" on table \"c\"");
+    assert_eq!(s.rows("UPDATE p SET id = id + 10 WHERE id = 2 RETURNING id"), "ERROR 23503 update or delete on table \"p\" violates foreign key constraint \"c_pid_fkey\" on table \"c\"");
+    assert_eq!(s.rows("INSERT INTO p VALUES (1, 'q') ON CONFLICT (id) DO UPDATE SET name = excluded.name RETURNING name"), "q");
+    assert_eq!(s.rows("INSERT INTO p VALUES (1, 'r') ON CONFLICT DO NOTHING"), "");
+    assert_eq!(
+        s.rows("SELECT p.name, count(c.id) FROM p LEFT JOIN c ON c.pid = p.id GROUP BY p.name ORDER BY 1"),
+        "b|1\nq|1"
+    );
+    assert_eq!(s.rows("DELETE FROM c WHERE pid = 2 RETURNING id"), "2");
+    assert_eq!(s.rows("UPDATE p SET id = 20 WHERE id = 2 RETURNING id, name"), "20|b");
+    assert_eq!(s.rows("SELECT id FROM p WHERE id IN (SELECT pid FROM c) ORDER BY id"), "1");
+    assert_eq!(s.rows("CREATE INDEX ON p (name)"), "");
+    assert_eq!(s.rows("CREATE VIEW pv AS SELECT id * 2 AS d FROM p"), "");
+    assert_eq!(s.rows("SELECT d FROM pv ORDER BY d"), "2\n40");
+    assert_eq!(s.rows("SELECT nextval('c_id_seq'), currval('c_id_seq')"), "4|4");
+    assert_eq!(s.rows("DROP TABLE p"), "ERROR 2BP01 cannot drop table p because other objects depend on it");
+    assert_eq!(s.rows("DROP TABLE c, p"), "");
+    assert_eq!(s.rows("SELECT * FROM p"), "ERROR 42P01 relation \"p\" does not exist");
+    assert_eq!(s.rows("DROP TABLE IF EXISTS p"), "");
+}
