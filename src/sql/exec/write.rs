@@ -330,6 +330,12 @@ impl Runner<'_, '_> {
             None => source.push(vec![None; targets.len()]),
             Some(q) => match q.body.as_ref() {
                 ast::SetExpr::Values(v) if q.order_by.is_none() && q.limit_clause.is_none() => {
+                    if v.rows.iter().any(|r| r.content.len() != v.rows[0].content.len()) {
+                        return Err(Error::new(
+                            ErrorKind::Syntax,
+                            "VALUES lists must all be the same length",
+                        ));
+                    }
                     for row in &v.rows {
                         if row.content.len() > targets.len() {
                             return Err(Error::new(
