@@ -178,7 +178,7 @@ fn ddl_and_dml() {
         s.rows("CREATE TABLE c (id serial PRIMARY KEY, pid int REFERENCES p(id), n numeric(5,2))"),
         ""
     );
-    assert_eq!(s.rows("INSERT INTO p VALUES (1, 'a'), (2, 'b', DEFAULT) RETURNING id, v"), "1|x\n2|x");
+    assert_eq!(s.rows("INSERT INTO p VALUES (1, 'a', DEFAULT), (2, 'b', DEFAULT) RETURNING id, v"), "1|x\n2|x");
     assert_eq!(
         s.rows("INSERT INTO p VALUES (1, 'z')"),
         "ERROR 23505 duplicate key value violates unique constraint \"p_pkey\""
