@@ -53,6 +53,12 @@ pub enum ErrorKind {
     DuplicateAlias,
     /// 42P17: invalid object definition.
     InvalidObjectDefinition,
+    /// 2201F: invalid argument for power function.
+    InvalidArgumentForPowerFunction,
+    /// 2201E: invalid argument for logarithm.
+    InvalidArgumentForLogarithm,
+    /// 22011: substring error.
+    SubstringError,
     /// 22000: generic data exception.
     DataException,
     /// 21000: more than one row returned by a subquery used as an expression.
@@ -111,6 +117,8 @@ pub enum ErrorKind {
     NotNullViolation,
     /// 23503: foreign key violation.
     ForeignKeyViolation,
+    /// 42830: invalid foreign key.
+    InvalidForeignKey,
     /// 23514: check violation.
     CheckViolation,
     /// 2BP01: dependent objects still exist.
@@ -198,6 +206,9 @@ impl ErrorKind {
             AmbiguousAlias => "42P09",
             DuplicateAlias => "42712",
             InvalidObjectDefinition => "42P17",
+            InvalidArgumentForPowerFunction => "2201F",
+            InvalidArgumentForLogarithm => "2201E",
+            SubstringError => "22011",
             DataException => "22000",
             CardinalityViolation => "21000",
             UndefinedColumn => "42703",
@@ -227,6 +238,7 @@ impl ErrorKind {
             UniqueViolation => "23505",
             NotNullViolation => "23502",
             ForeignKeyViolation => "23503",
+            InvalidForeignKey => "42830",
             CheckViolation => "23514",
             DependentObjectsStillExist => "2BP01",
             ActiveSqlTransaction => "25001",

@@ -5,7 +5,7 @@
 //! (Contract shared by the SQL engine and the wire server; the engine's owner extends it.)
 //!
 //! Submodules hold one concept each: [`numeric`] (arbitrary precision decimals), [`float`]
-//! (shortest-exact float text), [`datetime`] (dates and timestamps per `DateStyle`), [`array`]
+//! (shortest-exact float text), [`datetime`] (dates and timestamps per `DateStyle`), [`array`](mod@array)
 //! (array text and binary forms), [`names`] (type names and aliases), [`compare`] (ordering and
 //! equality across types), [`cast`] (conversions between types) and [`keyenc`] (order-preserving
 //! key encoding of values).
