@@ -23,6 +23,8 @@ mod report;
 mod slt;
 mod sqlfile;
 mod target;
+#[cfg(test)]
+mod tests;
 
 use futures_util::stream::{self, StreamExt};
 use report::{FileReport, ServerRun};

@@ -10,7 +10,7 @@
 //! Each record's SQL is cancelled (CancelRequest) when it runs longer than the per-record timeout,
 //! so a hung statement costs one failure, not the whole run.
 //!
-//! Extension point for the SQLite corpus: [`SltDb::run`] knows only the SQL text; rendering values
+//! Extension point for the SQLite corpus: [`SltDb`]'s `run` knows only the SQL text; rendering values
 //! by the record's declared column types (I/R/T) would set the expected types on the connection
 //! before each record (the loop in [`run_file`] sees them) and format in `render`.
 

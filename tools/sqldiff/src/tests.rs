@@ -1,0 +1,115 @@
+//! End-to-end tests of the runner against an in-process ssidb server (no PostgreSQL needed):
+//! per-record results that go on after a failure, `onlyif`/`skipif` counting, `halt`, the
+//! statement-by-statement comparison of `.sql` files, and the per-record cancel.
+
+use crate::report::FileReport;
+use crate::target::{Kind, Target};
+use crate::{run_one, Options};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+fn server_port() -> u16 {
+    static PORT: OnceLock<u16> = OnceLock::new();
+    *PORT.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_stack_size(ssidb::sql::session::STACK_SIZE)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let cluster = ssidb::sql::cluster::Cluster::new_in_memory().expect("cluster");
+                let config = ssidb::server::Config { listen: "127.0.0.1:0".into(), ..Default::default() };
+                let handle = ssidb::server::start(config, cluster).await.expect("server");
+                tx.send(handle.addr.port()).expect("port");
+                std::future::pending::<()>().await;
+            });
+        });
+        rx.recv().expect("port")
+    })
+}
+
+fn write(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sqldiff-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write");
+    path
+}
+
+/// Tests run in parallel: each file gets its own database.
+static NEXT_DB: AtomicUsize = AtomicUsize::new(0);
+
+fn run(targets: Vec<Target>, path: PathBuf, timeout: Duration) -> FileReport {
+    let o =
+        Options { targets, labels: vec!["postgresql".into()], jobs: 1, timeout, json: None, paths: vec![] };
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(run_one(
+        NEXT_DB.fetch_add(1, Ordering::SeqCst),
+        path,
+        &o,
+    ))
+}
+
+fn ssidb() -> Target {
+    Target::parse(Kind::Ssidb, &format!("host=127.0.0.1 port={}", server_port())).expect("target")
+}
+
+#[test]
+fn slt_records_are_counted_and_the_run_goes_on_after_a_failure() {
+    let path = write(
+        "records.slt",
+        "statement ok\nSET application_name = 'a'\n\n\
+         query T\nSHOW application_name\n----\nwrong\n\n\
+         onlyif ssidb\nquery T\nSHOW application_name\n----\na\n\n\
+         skipif ssidb\nstatement ok\nSHOW nope\n\n\
+         onlyif mysql\nstatement ok\nSHOW nope\n\n\
+         statement error (42704)\nSHOW nope\n\nhalt\n\nstatement ok\nSHOW nope\n",
+    );
+    let r = run(vec![ssidb()], path, Duration::from_secs(10));
+    assert!(r.fatal.is_empty(), "{:?}", r.fatal);
+    let s = &r.servers[0];
+    assert_eq!((s.pass, s.fail, s.skip), (3, 1, 2), "{s:?}");
+    assert_eq!(s.failures[0].0, 4);
+    assert!(!r.ok());
+}
+
+#[test]
+fn sql_files_compare_statement_by_statement() {
+    let path =
+        write("same.sql", "SHOW datestyle;\nBEGIN;\nSHOW nope;\nCOMMIT;\nSET datestyle = 'postgres';\n");
+    let mut other = ssidb();
+    other.name = "ssidb-again".into();
+    let r = run(vec![ssidb(), other], path, Duration::from_secs(10));
+    assert!(r.fatal.is_empty(), "{:?}", r.fatal);
+    assert_eq!(r.statements, 5);
+    assert!(r.differences.is_empty(), "{:?}", r.differences);
+    assert!(r.ok());
+}
+
+#[test]
+fn a_statement_past_the_timeout_is_cancelled_and_fails_alone() {
+    // The first record leaves a block open holding the database-wide DDL lock on connection
+    // `holder`; the second waits for it on the default connection and is cancelled.
+    let path = write(
+        "timeout.slt",
+        "connection holder\nstatement error\nBEGIN; CREATE TABLE held (a int)\n\n\
+         statement ok\nCREATE TABLE waits (a int)\n\n\
+         connection holder\nstatement ok\nROLLBACK\n\n\
+         query T\nSHOW datestyle\n----\nISO, MDY\n",
+    );
+    let started = std::time::Instant::now();
+    let r = run(vec![ssidb()], path, Duration::from_millis(500));
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(r.fatal.is_empty(), "{:?}", r.fatal);
+    let s = &r.servers[0];
+    // The holder's record (line 2) expects the 0A000 of an engine without CREATE TABLE and may
+    // fail once the engine has it; the waiter (line 5) fails by being cancelled; the rest pass.
+    let waiter = s.failures.iter().find(|(line, _)| *line == 5).expect("the waiter must fail");
+    assert!(waiter.1.contains("cancelled after"), "{:?}", s.failures);
+    assert!(s.failures.iter().all(|(line, _)| *line <= 2 || *line == 5), "{:?}", s.failures);
+    assert_eq!(s.pass + s.fail, 4, "{s:?}");
+}
