@@ -217,7 +217,6 @@ fn tokio_postgres_settings_errors_and_cancel() {
 }
 
 #[test]
-#[ignore = "needs the SQL engine (SELECT with parameters); un-ignore when it lands"]
 fn tokio_postgres_typed_parameters() {
     block_on(async {
         let client = tokio_client(server_port()).await;
