@@ -476,6 +476,7 @@ impl Drop for PageRef<'_> {
 
 impl PageRead<'_> {
     /// The page's id.
+    #[cfg(test)]
     pub fn id(&self) -> PageId {
         self.guard.id.expect("a latched page is mapped")
     }
