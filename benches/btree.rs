@@ -46,7 +46,7 @@ fn load(dir: &std::path::Path, n: u64, pool: u64) -> BTreeStore {
         "loaded {n} keys in {secs:.1} s ({:.0} keys/s, sequential, batches of 1000, with checkpoint); \
          file {} MB, pool {} MB; pool reads {}, writes {}",
         n as f64 / secs,
-        s.page_count * s.page_size as u64 >> 20,
+        (s.page_count * s.page_size as u64) >> 20,
         pool >> 20,
         s.reads,
         s.writes
