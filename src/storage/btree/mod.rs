@@ -97,7 +97,7 @@ mod read;
 mod tests;
 mod write;
 
-pub use clock::{Clock, Replacer};
+pub use clock::{Clock, Probe, Replacer};
 pub use config::{parse_size, Config, DEFAULT_BUFFER_POOL_BYTES, MIN_FRAMES};
 pub use file::{DataFile, MemFile, OsFile};
 pub use page::{PageId, DEFAULT_PAGE_SIZE};

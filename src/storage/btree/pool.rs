@@ -27,7 +27,7 @@
 //! Writers that must not do I/O while holding latches first [`Pool::reserve`] clean frames, then
 //! turn them into new pages with [`Pool::create`], which never does I/O.
 
-use super::clock::{Clock, Replacer};
+use super::clock::{Clock, Probe, Replacer};
 use super::file::DataFile;
 use super::page::{self, PageId};
 use crate::err;
@@ -286,23 +286,22 @@ impl Pool {
                 }
                 let Table { replacer, ready, ids, .. } = &mut *t;
                 let frames = &self.frames;
+                // Frames in `free` are never offered: this runs only when `free` is empty.
                 let victim = replacer.victim(&mut |f| {
                     if frames[f].pins.load(Ordering::Acquire) != 0 {
-                        return false;
+                        return Probe::Skip;
                     }
                     if ids[f].is_none() {
-                        return true; // left over from a failed load
+                        return Probe::Take; // left over from a failed load
                     }
                     if !ready[f] {
-                        return false;
+                        return Probe::Skip;
                     }
                     if frames[f].dirty.load(Ordering::Acquire) {
-                        if dirty.len() < WRITE_BACK_BATCH {
-                            dirty.push(f);
-                        }
-                        return false;
+                        dirty.push(f);
+                        return if dirty.len() == WRITE_BACK_BATCH { Probe::Stop } else { Probe::Skip };
                     }
-                    true
+                    Probe::Take
                 });
                 if let Some(f) = victim {
                     if let Some(id) = t.ids[f].take() {
