@@ -180,6 +180,16 @@ impl BTreeStore {
         let dir = dir.as_ref();
         std::fs::create_dir_all(dir)?;
         let path = dir.join(DATA_FILE);
+        if !path.exists() {
+            // Build the empty store under a temporary name and rename it into place, so a crash
+            // during creation never leaves a data file without a valid meta slot.
+            let new = dir.join(format!("{DATA_FILE}.new"));
+            let _ = std::fs::remove_file(&new);
+            let file = Arc::new(OsFile::open(&new)?);
+            Self::open_file(file, new.display().to_string(), config.clone())?.close()?;
+            std::fs::rename(&new, &path)?;
+            std::fs::File::open(dir)?.sync_all()?;
+        }
         let file = OsFile::open(&path)?;
         Self::open_file(Arc::new(file), path.display().to_string(), config)
     }

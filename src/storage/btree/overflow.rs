@@ -73,7 +73,8 @@ pub fn read(pool: &Pool, r: OverflowRef) -> Result<Vec<u8>, ReadFailure> {
     let n = pages_for(ps, r.len);
     let len =
         usize::try_from(r.len).map_err(|_| ReadFailure::Error(err!(Corrupt, "overflow value too long")))?;
-    let mut out = Vec::with_capacity(len);
+    // Capacity is capped: the length is trusted only as far as the pages read confirm it.
+    let mut out = Vec::with_capacity(len.min(64 << 20));
     for i in 0..n {
         let id = r.first + i;
         let p = pool.fetch(id).map_err(ReadFailure::Error)?.read();
