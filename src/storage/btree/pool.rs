@@ -276,8 +276,12 @@ impl Pool {
 
     /// Takes a clean, unmapped frame, pinned once. May write dirty frames back (I/O).
     fn take_frame(&self) -> Result<usize> {
+        // After a failed write-back (disk full, I/O error) look only for clean frames, so reads keep
+        // working while writes cannot; the failure is returned only if no clean frame exists.
+        let mut write_failure: Option<Error> = None;
         for attempt in 0..EXHAUSTED_RETRIES {
             let mut dirty = Vec::new();
+            let skip_dirty = write_failure.is_some();
             {
                 let mut t = self.table.lock();
                 if let Some(f) = t.free.pop() {
@@ -298,6 +302,9 @@ impl Pool {
                         return Probe::Skip;
                     }
                     if frames[f].dirty.load(Ordering::Acquire) {
+                        if skip_dirty {
+                            return Probe::Skip;
+                        }
                         dirty.push(f);
                         return if dirty.len() == WRITE_BACK_BATCH { Probe::Stop } else { Probe::Skip };
                     }
@@ -316,6 +323,9 @@ impl Pool {
                 }
             }
             if dirty.is_empty() {
+                if let Some(e) = write_failure {
+                    return Err(e);
+                }
                 if attempt % 64 == 63 {
                     std::thread::sleep(std::time::Duration::from_micros(100));
                 } else {
@@ -330,7 +340,9 @@ impl Pool {
                 }
                 self.frames[f].pins.fetch_sub(1, Ordering::AcqRel);
             }
-            result?;
+            if let Err(e) = result {
+                write_failure = Some(e);
+            }
         }
         Err(err!(OutOfMemory, "buffer pool exhausted: all {} frames are pinned", self.frames.len()))
     }

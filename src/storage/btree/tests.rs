@@ -552,3 +552,83 @@ fn a_flipped_byte_is_reported_as_xx001_naming_the_page() {
     assert_eq!(store.get(&key(20)).unwrap(), Some(b"new".to_vec()));
     assert_eq!(store.get(&key(5000)).unwrap_err().sqlstate(), "XX001");
 }
+
+/// A file that can be told to fail writes with ENOSPC and fsyncs with EIO.
+#[derive(Default)]
+struct FaultyFile {
+    inner: MemFile,
+    full: AtomicBool,
+    bad_sync: AtomicBool,
+}
+
+impl DataFile for FaultyFile {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+        self.inner.read_at(buf, offset)
+    }
+    fn write_at(&self, buf: &[u8], offset: u64) -> std::io::Result<()> {
+        if self.full.load(Ordering::Acquire) {
+            return Err(std::io::Error::from_raw_os_error(28)); // ENOSPC
+        }
+        self.inner.write_at(buf, offset)
+    }
+    fn sync(&self) -> std::io::Result<()> {
+        if self.bad_sync.load(Ordering::Acquire) {
+            return Err(std::io::Error::from_raw_os_error(5)); // EIO
+        }
+        self.inner.sync()
+    }
+    fn size(&self) -> std::io::Result<u64> {
+        self.inner.size()
+    }
+}
+
+#[test]
+fn disk_full_refuses_writes_but_reads_go_on_and_failed_fsync_poisons() {
+    let file = Arc::new(FaultyFile::default());
+    let open = |f: &Arc<FaultyFile>| BTreeStore::open_file(f.clone(), "faulty".into(), tiny()).unwrap();
+    let store = open(&file);
+    let key = |i: u32| format!("key{i:05}").into_bytes();
+    for i in 0..3000 {
+        let mut b = WriteBatch::new();
+        b.put(key(i), vec![1; 30]);
+        store.write(b).unwrap();
+    }
+    store.checkpoint().unwrap();
+    file.full.store(true, Ordering::Release);
+    // Writes dirty pages until the pool must write one back: that fails with 53100.
+    let e = (0..3000)
+        .find_map(|i| {
+            let mut b = WriteBatch::new();
+            b.put(key(i), vec![2; 30]);
+            store.write(b).err()
+        })
+        .expect("a write must hit the full disk");
+    assert_eq!(e.sqlstate(), "53100", "{e:?}");
+    // Reads of everything still work (clean frames are reused; dirty ones stay in memory).
+    for i in (0..3000).step_by(7) {
+        assert!(store.get(&key(i)).unwrap().is_some());
+    }
+    let e = store.checkpoint().unwrap_err();
+    assert_eq!(e.sqlstate(), "53100");
+    store.abandon();
+
+    // Space again, but fsync fails: the checkpoint fails with 58030 and every later write is
+    // refused until the store is reopened, which returns to the last checkpoint.
+    file.full.store(false, Ordering::Release);
+    let store = open(&file);
+    assert_eq!(store.get(&key(5)).unwrap(), Some(vec![1; 30]));
+    let mut b = WriteBatch::new();
+    b.put(key(1), vec![3]);
+    store.write(b).unwrap();
+    file.bad_sync.store(true, Ordering::Release);
+    assert_eq!(store.checkpoint().unwrap_err().sqlstate(), "58030");
+    let mut b = WriteBatch::new();
+    b.put(key(2), vec![3]);
+    assert_eq!(store.write(b).unwrap_err().sqlstate(), "58030");
+    assert_eq!(store.get(&key(1)).unwrap(), Some(vec![3]));
+    drop(store);
+    file.bad_sync.store(false, Ordering::Release);
+    let store = open(&file);
+    assert_eq!(store.get(&key(1)).unwrap(), Some(vec![1; 30]));
+    store.check_invariants();
+}
