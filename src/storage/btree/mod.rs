@@ -27,7 +27,8 @@
 //! not use (see `write.rs`), and the page it replaces is only reused once the next checkpoint is
 //! durable (see `alloc.rs`). A checkpoint is then:
 //!
-//! 1. write the free list and every dirty page (each to a page no durable meta references);
+//! 1. write the free list and every dirty page (each to a page no durable meta references; most
+//!    of them before writers are excluded, the rest after);
 //! 2. fsync the data file;
 //! 3. write the new meta into the older slot; fsync;
 //! 4. only now let pages freed since the last checkpoint be reused.
@@ -283,6 +284,9 @@ impl BTreeStore {
 
     /// Makes everything written so far durable: a copy-on-write checkpoint (see the module doc).
     pub fn checkpoint(&self) -> Result<()> {
+        // Write most dirty pages before excluding writers, so they stall only for the remainder.
+        self.check_writable()?;
+        self.pool.flush_all().map_err(|e| self.poison(e))?;
         let mut w = self.writer.lock();
         self.check_writable()?;
         let generation = w.alloc.generation();

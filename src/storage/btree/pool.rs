@@ -16,7 +16,9 @@
 //! - **Dirty frames are written before reuse.** A write guard marks its frame dirty when taken; the
 //!   replacer is only offered clean, unpinned, loaded frames. When it finds none, the pool pins some
 //!   dirty frames, writes them back with no latch held, and tries again. A frame stays pinned (so
-//!   mapped) until its write completes, so nobody can read a stale copy from disk meanwhile.
+//!   mapped) until its write completes, so nobody can read a stale copy from disk meanwhile, and a
+//!   per-frame I/O mutex keeps two write-backs of one page from overlapping (the older could land
+//!   last) and lets a checkpoint wait for write-backs already under way before it fsyncs.
 //! - **Every page read from disk is verified** by the store's verifier (checksum, own page id,
 //!   generation, body structure) before anyone can see it. A failed load unmaps the frame and returns
 //!   the [`Corrupt`](crate::error::ErrorKind::Corrupt) error; other pages are unaffected.
@@ -55,6 +57,9 @@ struct Frame {
     latch: RwLock<Buf>,
     pins: AtomicU32,
     dirty: AtomicBool,
+    /// Held for a whole write-back (copy and write), so two writes of one page never overlap
+    /// (the older could land last) and a checkpoint can wait for writes already under way.
+    io: Mutex<()>,
 }
 
 struct Table {
@@ -137,6 +142,7 @@ impl Pool {
                     latch: RwLock::new(Buf { id: None, data }),
                     pins: AtomicU32::new(0),
                     dirty: AtomicBool::new(false),
+                    io: Mutex::new(()),
                 }
             })
             .collect();
@@ -350,6 +356,7 @@ impl Pool {
     /// Writes frame `f` to disk if dirty. The caller holds a pin on it.
     fn write_back(&self, f: usize) -> Result<()> {
         let frame = &self.frames[f];
+        let _io = frame.io.lock();
         let mut copy = vec![0u8; self.page_size];
         let id = {
             let g = frame.latch.read();
@@ -376,8 +383,9 @@ impl Pool {
         Ok(())
     }
 
-    /// Writes every dirty page to the file (not synced). Pages dirtied concurrently may be missed;
-    /// the checkpoint calls this with writers excluded.
+    /// Writes every dirty page to the file (not synced) and waits for write-backs already under
+    /// way, so that a following fsync covers every page written so far. Pages dirtied concurrently
+    /// may be missed; the checkpoint calls this with writers excluded.
     pub fn flush_all(&self) -> Result<()> {
         let mut dirty: Vec<(PageId, usize)> = {
             let t = self.table.lock();
@@ -395,6 +403,10 @@ impl Pool {
             if let Some(pin) = pinned {
                 self.write_back(pin.frame)?;
             }
+        }
+        // An eviction may have copied a page and cleared its dirty flag but not yet written it.
+        for frame in self.frames.iter() {
+            drop(frame.io.lock());
         }
         Ok(())
     }
