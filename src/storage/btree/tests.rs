@@ -316,7 +316,7 @@ fn stable_value(i: u32) -> Vec<u8> {
 fn concurrent_readers_and_writers_match_the_model() {
     const STABLE: u32 = 600;
     const READERS: usize = 3;
-    let ops: u64 = env_u64("SSIDB_CONCURRENT_OPS", 20_000);
+    let ops: u64 = env_u64("SSIDB_CONCURRENT_OPS", 60_000);
     let file = Arc::new(MemFile::new());
     let store = Arc::new(mem_store(&file, Config { buffer_pool_bytes: 256 * 512, page_size: 512 }));
     let mut b = WriteBatch::new();
@@ -326,37 +326,49 @@ fn concurrent_readers_and_writers_match_the_model() {
     store.write(b).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
 
-    // Writer: churns keys interleaved with the stable ones (same prefixes), so splits and merges
-    // happen right next to them; values span inline to multi-page overflow runs.
-    let writer = {
-        let store = store.clone();
-        std::thread::spawn(move || {
-            let mut rng = StdRng::seed_from_u64(7);
-            let mut model = Model::new();
-            for version in 0..ops {
-                let mut batch = WriteBatch::new();
-                for _ in 0..rng.gen_range(1..5) {
-                    let k = format!("k{:05}w{}", rng.gen_range(0..STABLE), rng.gen_range(0..3)).into_bytes();
-                    if rng.gen_range(0..100) < 45 {
-                        model.remove(&k);
-                        batch.delete(k);
-                    } else {
-                        let len = if rng.gen_range(0..50) == 0 {
-                            rng.gen_range(200..3000)
+    // Writers churn keys interleaved with the stable ones (same prefixes), so splits and merges
+    // happen right next to them; values span inline to multi-page overflow runs. Each writer owns
+    // the keys with its own suffix and keeps their model. A third thread checkpoints meanwhile.
+    let writers: Vec<_> = (0..2u64)
+        .map(|wid| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                let mut rng = StdRng::seed_from_u64(7 + wid);
+                let mut model = Model::new();
+                for version in 0..ops / 2 {
+                    let mut batch = WriteBatch::new();
+                    for _ in 0..rng.gen_range(1..5) {
+                        let k = format!("k{:05}w{wid}", rng.gen_range(0..STABLE)).into_bytes();
+                        if rng.gen_range(0..100) < 45 {
+                            model.remove(&k);
+                            batch.delete(k);
                         } else {
-                            rng.gen_range(0..60)
-                        };
-                        let v = churn_value(&k, version, len);
-                        model.insert(k.clone(), v.clone());
-                        batch.put(k, v);
+                            let len = if rng.gen_range(0..50) == 0 {
+                                rng.gen_range(200..3000)
+                            } else {
+                                rng.gen_range(0..60)
+                            };
+                            let v = churn_value(&k, version, len);
+                            model.insert(k.clone(), v.clone());
+                            batch.put(k, v);
+                        }
                     }
+                    store.write(batch).unwrap();
                 }
-                store.write(batch).unwrap();
-                if version % 2000 == 1999 {
-                    store.checkpoint().unwrap();
-                }
+                model
+            })
+        })
+        .collect();
+    let checkpointer = {
+        let (store, stop) = (store.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while !stop.load(Ordering::Acquire) {
+                store.checkpoint().unwrap();
+                n += 1;
+                std::thread::sleep(std::time::Duration::from_millis(5));
             }
-            model
+            n
         })
     };
 
@@ -369,7 +381,7 @@ fn concurrent_readers_and_writers_match_the_model() {
                 while !stop.load(Ordering::Acquire) {
                     let i = rng.gen_range(0..STABLE);
                     assert_eq!(store.get(&stable_key(i)).unwrap(), Some(stable_value(i)));
-                    let ck = format!("k{i:05}w{}", rng.gen_range(0..3)).into_bytes();
+                    let ck = format!("k{i:05}w{}", rng.gen_range(0..2)).into_bytes();
                     if let Some(v) = store.get(&ck).unwrap() {
                         assert!(churn_value_ok(&ck, &v), "bad value for {ck:?}");
                     }
@@ -405,11 +417,14 @@ fn concurrent_readers_and_writers_match_the_model() {
         })
         .collect();
 
-    let model = writer.join().unwrap();
+    let mut want = Model::new();
+    for w in writers {
+        want.extend(w.join().unwrap());
+    }
     stop.store(true, Ordering::Release);
     let checks: u64 = readers.into_iter().map(|r| r.join().unwrap()).sum();
     assert!(checks > 100, "readers barely ran: {checks}");
-    let mut want = model;
+    assert!(checkpointer.join().unwrap() > 2);
     for i in 0..STABLE {
         want.insert(stable_key(i), stable_value(i));
     }
