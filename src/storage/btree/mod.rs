@@ -33,6 +33,21 @@
 //! 3. write the new meta into the older slot; fsync;
 //! 4. only now let pages freed since the last checkpoint be reused.
 //!
+//! A worked example:
+//!
+//! ```text
+//! checkpoint 7 is durable (slot 1)        root A(gen 5) ─┬─ B(gen 3)
+//!                                                        └─ C(gen 7)
+//! generation 8: put k, which lands in C   C is older than 8: copy it to C'(gen 8); A points at
+//!                                         C, so copy A to A'(gen 8) too. A and C are pending.
+//!                                         root A' ─┬─ B
+//!                                                  └─ C'
+//! put k2, also in C'                      C' is of generation 8: changed in place
+//! the pool evicts C'                      written to its own page: checkpoint 7 never uses it
+//! checkpoint 8                            free list + dirty pages, fsync, meta {root A', gen 8}
+//!                                         into slot 0, fsync; A and C are now free
+//! ```
+//!
 //! A crash at any instant leaves the last durable checkpoint intact and self-consistent, with no
 //! log replay and no torn-page problem for tree pages: a torn page is one no durable meta references,
 //! and a torn meta write fails its CRC so the other slot is used. Why this over in-place updates
@@ -81,8 +96,13 @@
 //!
 //! ## Left out
 //!
-//! Shrinking the file, redistribution between underfull siblings, prefix compression, more than one
-//! concurrent writer, and the free list is kept in memory (8 bytes per free page).
+//! - More than one writer at a time: batches are applied one after another (the writer mutex is
+//!   held while a write loads pages, which delays other writers but never readers).
+//! - Automatic checkpoints: the owner calls [`BTreeStore::checkpoint`] (issue 7 adds checkpoints by
+//!   WAL volume and time). A checkpoint writes most dirty pages before excluding writers, then
+//!   stalls them for the remainder and two fsyncs.
+//! - Shrinking the file, redistribution between underfull siblings, prefix compression.
+//! - The free list lives in memory while open (8 bytes per free page, a few MB for a 2 GB file).
 
 mod alloc;
 mod clock;
