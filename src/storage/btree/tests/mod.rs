@@ -94,7 +94,7 @@ impl BTreeStore {
 fn random_key(rng: &mut StdRng, space: u32) -> Vec<u8> {
     let n = rng.gen_range(0..space);
     // Variable length, shared prefixes, order unrelated to n.
-    let len = 1 + (n as usize * 7919) % 40;
+    let len = 1 + (n as usize * 7919) % 83; // up to the longest key 512-byte pages take
     let mut k = format!("{:08x}", n.wrapping_mul(2_654_435_761)).into_bytes();
     k.resize(len.max(3), b'k');
     k
