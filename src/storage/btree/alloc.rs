@@ -51,7 +51,9 @@ pub fn entries_per_page(page_size: usize) -> usize {
 /// The page allocator. Owned by the single writer.
 #[derive(Debug)]
 pub struct Allocator {
+    /// Reusable now (lowest first).
     free: BTreeSet<PageId>,
+    /// Freed this generation but referenced by the last durable checkpoint.
     pending: Vec<PageId>,
     /// Pages `[0, page_count)` exist in the file's address space.
     page_count: u64,

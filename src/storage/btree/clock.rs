@@ -31,7 +31,9 @@ pub trait Replacer: Send {
 
 /// The clock (second-chance) policy.
 pub struct Clock {
+    /// Reference bit per frame.
     referenced: Vec<bool>,
+    /// Next frame the sweep looks at.
     hand: usize,
 }
 

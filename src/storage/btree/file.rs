@@ -28,6 +28,7 @@ pub trait DataFile: Send + Sync {
 
 /// A file on the operating system's file system.
 pub struct OsFile {
+    /// The open file.
     file: File,
 }
 
@@ -57,6 +58,7 @@ impl DataFile for OsFile {
 /// An in-memory file, for tests. Every write is immediately "durable".
 #[derive(Default)]
 pub struct MemFile {
+    /// The file's contents.
     bytes: Mutex<Vec<u8>>,
 }
 

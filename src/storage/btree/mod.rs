@@ -142,18 +142,25 @@ pub const DATA_FILE: &str = "data.ssidb";
 
 /// The B+tree page store.
 pub struct BTreeStore {
+    /// The buffer pool, the only way to page bytes.
     pool: Pool,
+    /// The data file (syncs and meta writes bypass the pool).
     file: Arc<dyn DataFile>,
+    /// Page size of the file.
     page_size: usize,
     /// Root page of the tree; changed only by the writer, under the old root's latch.
     root: AtomicU64,
+    /// The single writer's state; holding it excludes other writers and checkpoints.
     writer: Mutex<Writer>,
-    /// Live keys and bytes, mirrored from the writer for lock-free status.
+    /// Live keys, mirrored from the writer for lock-free status.
     keys: AtomicU64,
+    /// Live key and value bytes, mirrored likewise.
     bytes: AtomicU64,
+    /// LSN of the last durable checkpoint.
     durable_lsn: AtomicU64,
     /// Set when a write or fsync failed: further writes are refused until reopened.
     poisoned: AtomicBool,
+    /// Set by `close`, so that drop does not checkpoint again.
     closed: AtomicBool,
 }
 

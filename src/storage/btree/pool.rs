@@ -50,13 +50,19 @@ const EXHAUSTED_RETRIES: usize = 10_000;
 
 /// Frame contents, behind the frame latch.
 pub struct Buf {
+    /// The page held, once loaded or created.
     id: Option<PageId>,
+    /// The page's bytes.
     data: Box<[u8]>,
 }
 
+/// One page-sized slot of the pool.
 struct Frame {
+    /// The page latch guarding the bytes.
     latch: RwLock<Buf>,
+    /// Pins: while non-zero the frame keeps its page.
     pins: AtomicU32,
+    /// Whether the bytes differ from the page on disk.
     dirty: AtomicBool,
     /// Held for a whole write-back (copy and write), so two writes of one page never overlap
     /// (the older could land last) and a checkpoint can wait for writes already under way.
@@ -82,13 +88,17 @@ impl Hasher for PageIdHasher {
     }
 }
 
+/// The page table: which frame holds which page. Its mutex is never held across I/O.
 struct Table {
+    /// Page id to frame.
     map: HashMap<PageId, usize, BuildHasherDefault<PageIdHasher>>,
     /// Page each frame holds (None: free or reserved).
     ids: Vec<Option<PageId>>,
     /// Whether the frame's page is loaded (false while its read is in flight).
     ready: Vec<bool>,
+    /// Frames holding no page and not reserved.
     free: Vec<usize>,
+    /// The replacement policy.
     replacer: Box<dyn Replacer>,
 }
 
@@ -105,11 +115,17 @@ pub struct PoolStats {
 
 /// The buffer pool.
 pub struct Pool {
+    /// Bytes per page.
     page_size: usize,
+    /// The frames, pre-faulted.
     frames: Box<[Frame]>,
+    /// The page table.
     table: Mutex<Table>,
+    /// Where pages are read from and written to.
     file: Arc<dyn DataFile>,
+    /// The file's name, for error messages.
     file_name: String,
+    /// Checks every page read from disk.
     verifier: Verifier,
     /// Newest generation a page read from disk may carry.
     max_generation: AtomicU64,
@@ -119,25 +135,33 @@ pub struct Pool {
 
 /// A pin on a resident page: it cannot be evicted while this lives.
 pub struct PageRef<'a> {
+    /// The pool.
     pool: &'a Pool,
+    /// The pinned frame.
     frame: usize,
 }
 
 /// Shared access to a page's bytes.
 pub struct PageRead<'a> {
+    /// The shared latch (dropped first).
     guard: RwLockReadGuard<'a, Buf>,
+    /// The pin (dropped after the latch).
     _pin: PageRef<'a>,
 }
 
 /// Exclusive access to a page's bytes; marks the page dirty.
 pub struct PageWrite<'a> {
+    /// The exclusive latch (dropped first).
     guard: RwLockWriteGuard<'a, Buf>,
+    /// The pin (dropped after the latch).
     _pin: PageRef<'a>,
 }
 
 /// Clean frames set aside, so that new pages can be created without I/O.
 pub struct Reservation<'a> {
+    /// The pool.
     pool: &'a Pool,
+    /// Frames set aside, each pinned once and unmapped.
     frames: Vec<usize>,
 }
 

@@ -62,12 +62,15 @@ pub(super) struct Writer {
 
 /// What a leaf held for a key before it was overwritten or deleted.
 struct Old {
+    /// Length of the old value.
     len: u64,
+    /// Its overflow run, to free.
     run: Option<OverflowRef>,
 }
 
 /// One node of the planned path.
 struct Step<'a> {
+    /// The node, pinned.
     page: PageRef<'a>,
     /// Child index taken (internal nodes).
     index: usize,
@@ -96,9 +99,13 @@ impl Effect {
 
 /// Per-operation context for phase 3.
 struct Ctx<'a, 'w> {
+    /// The writer's state.
     w: &'w mut Writer,
+    /// Frames for the pages this operation may create.
     res: Reservation<'a>,
+    /// Pages to free (with their generations) once every latch is released.
     frees: Vec<(PageId, u64)>,
+    /// The generation being built.
     gen: u64,
 }
 
