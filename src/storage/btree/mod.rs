@@ -8,6 +8,7 @@
 //!     ├─ read.rs      readers: latch coupling, restart on a pool miss, fence-key scans
 //!     ├─ write.rs     the single writer: plan → latch → modify; copy-on-write, split, merge
 //!     ├─ overflow.rs  values larger than a quarter page, in runs of overflow pages
+//!     ├─ check.rs     full consistency check (fences, runs, page accounting)
 //!     ├─ node.rs      slotted node pages (format table there)
 //!     ├─ alloc.rs     free / pending pages, the on-disk free list
 //!     ├─ pool.rs      buffer pool: frames, pins, latches, write-back; clock.rs: replacement
@@ -105,6 +106,7 @@
 //! - The free list lives in memory while open (8 bytes per free page, a few MB for a 2 GB file).
 
 mod alloc;
+mod check;
 mod clock;
 mod config;
 mod file;
@@ -118,6 +120,7 @@ mod read;
 mod tests;
 mod write;
 
+pub use check::CheckReport;
 pub use clock::{Clock, Probe, Replacer};
 pub use config::{parse_size, Config, DEFAULT_BUFFER_POOL_BYTES, MIN_FRAMES};
 pub use file::{DataFile, MemFile, OsFile};

@@ -31,7 +31,9 @@ fn a_flipped_byte_is_reported_as_xx001_naming_the_page() {
     let e = store.get(&key(5000)).unwrap_err();
     assert_eq!(e.sqlstate(), "XX001");
     assert!(e.message.contains(&format!("page {victim} ")), "{}", e.message);
-    // A scan across the page fails too: nothing is silently skipped.
+    // So does the full check, and a scan across the page: nothing is silently skipped.
+    let e = store.check().unwrap_err();
+    assert!(e.sqlstate() == "XX001" && e.message.contains(&format!("page {victim} ")), "{}", e.message);
     let e =
         scan(&store, Bound::Unbounded, Bound::Unbounded, Direction::Forward).find_map(|r| r.err()).unwrap();
     assert_eq!(e.sqlstate(), "XX001");

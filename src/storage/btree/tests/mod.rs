@@ -23,7 +23,7 @@ use crate::storage::scan;
 use parking_lot::Mutex;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 type Model = BTreeMap<Vec<u8>, Vec<u8>>;
 
@@ -37,49 +37,11 @@ fn mem_store(file: &Arc<MemFile>, config: Config) -> BTreeStore {
 }
 
 impl BTreeStore {
-    /// Walks the whole tree checking its invariants and that every page is accounted for exactly
-    /// once (reachable, free, pending or free-list page). Returns the number of keys.
+    /// Runs the full check and insists that no page leaked. Returns the number of keys.
     fn check_invariants(&self) -> u64 {
-        let w = self.writer.lock();
-        let mut seen: HashSet<PageId> = HashSet::new();
-        let mut keys = 0;
-        let root = self.root.load(Ordering::Acquire);
-        let mut stack = vec![(root, None::<Vec<u8>>, None::<Vec<u8>>, None::<u16>)];
-        while let Some((id, low, high, level)) = stack.pop() {
-            assert!(seen.insert(id), "page {id} reachable twice");
-            let p = self.pool.fetch(id).unwrap().read();
-            self.check_node(&p, id, level).unwrap();
-            let n = node::count(&p);
-            for i in 0..n {
-                let k = node::key(&p, i);
-                assert!(low.as_deref().is_none_or(|l| k >= l), "key below fence in page {id}");
-                assert!(high.as_deref().is_none_or(|h| k < h), "key above fence in page {id}");
-            }
-            if node::is_leaf(&p) {
-                keys += n as u64;
-                for i in 0..n {
-                    if let node::Value::Overflow(r) = node::value(&p, i) {
-                        for o in r.first..r.first + overflow::pages_for(self.page_size, r.len) {
-                            assert!(seen.insert(o), "overflow page {o} reachable twice");
-                        }
-                    }
-                }
-            } else {
-                let lvl = node::level(&p) - 1;
-                for i in 0..=n {
-                    let lo = if i == 0 { low.clone() } else { Some(node::key(&p, i - 1).to_vec()) };
-                    let hi = if i == n { high.clone() } else { Some(node::key(&p, i).to_vec()) };
-                    stack.push((node::child(&p, i), lo, hi, Some(lvl)));
-                }
-            }
-        }
-        for id in w.alloc.unused_pages() {
-            assert!(seen.insert(id), "page {id} both in use and free, or free twice");
-        }
-        let count = w.alloc.page_count() - meta::FIRST_DATA_PAGE;
-        assert_eq!(seen.len() as u64, count, "pages leaked: {} accounted of {count}", seen.len());
-        assert_eq!(keys, w.keys);
-        keys
+        let report = self.check().unwrap();
+        assert_eq!(report.leaked_pages, 0, "{report:?}");
+        report.keys
     }
 }
 
