@@ -161,8 +161,7 @@ impl Allocator {
         }
     }
 
-    /// Every page that is free, pending, or holds the durable free list (invariant checks).
-    #[cfg(test)]
+    /// Every page that is free, pending, or holds the durable free list (for the check).
     pub fn unused_pages(&self) -> Vec<PageId> {
         let mut v: Vec<PageId> = self.free.iter().copied().collect();
         v.extend(&self.pending);
