@@ -254,3 +254,28 @@ fn a_crash_at_any_write_of_a_checkpoint_leaves_the_old_or_the_new_state() {
     eprintln!("checkpoint outcomes (completed, old state, new state): {outcomes:?}");
     assert!(outcomes.iter().all(|&n| n > 0), "{outcomes:?}");
 }
+
+#[test]
+fn the_check_finds_a_key_outside_its_page_range() {
+    let file = Arc::new(MemFile::new());
+    let store = BTreeStore::open_file(file, "mem".into(), tiny()).unwrap();
+    let mut b = WriteBatch::new();
+    for i in 0..500u32 {
+        b.put(format!("key{i:04}").into_bytes(), vec![1; 10]);
+    }
+    store.write(b).unwrap();
+    let report = store.check().unwrap();
+    assert_eq!(report.keys, 500);
+    assert!(report.height >= 2 && report.leaves > 10 && report.leaked_pages == 0, "{report:?}");
+    // Plant a key that sorts before everything into a leaf in the middle: in order within its
+    // page (so every page load would pass), but outside the range its parents give the page.
+    let leaf = store.descend(read::Seek::Key(b"key0250"), false).unwrap().0.id();
+    {
+        let mut w = store.pool.fetch(leaf).unwrap().write();
+        node::insert(&mut w, 0, &node::leaf_cell(b"a", node::Value::Inline(b"x")));
+    }
+    let e = store.check().unwrap_err();
+    assert_eq!(e.sqlstate(), "XX001");
+    assert!(e.message.contains(&format!("page {leaf} ")) && e.message.contains("range"), "{}", e.message);
+    store.abandon();
+}
