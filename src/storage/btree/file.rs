@@ -22,12 +22,13 @@ pub trait DataFile: Send + Sync {
     fn write_at(&self, buf: &[u8], offset: u64) -> io::Result<()>;
     /// Makes all completed writes durable (fdatasync).
     fn sync(&self) -> io::Result<()>;
-    /// Current length in bytes.
-    fn len(&self) -> io::Result<u64>;
+    /// Current size of the file in bytes.
+    fn size(&self) -> io::Result<u64>;
 }
 
 /// A file on the operating system's file system.
 pub struct OsFile {
+    /// The open file.
     file: File,
 }
 
@@ -49,7 +50,7 @@ impl DataFile for OsFile {
     fn sync(&self) -> io::Result<()> {
         self.file.sync_data()
     }
-    fn len(&self) -> io::Result<u64> {
+    fn size(&self) -> io::Result<u64> {
         Ok(self.file.metadata()?.len())
     }
 }
@@ -57,6 +58,7 @@ impl DataFile for OsFile {
 /// An in-memory file, for tests. Every write is immediately "durable".
 #[derive(Default)]
 pub struct MemFile {
+    /// The file's contents.
     bytes: Mutex<Vec<u8>>,
 }
 
@@ -91,7 +93,7 @@ impl DataFile for MemFile {
     fn sync(&self) -> io::Result<()> {
         Ok(())
     }
-    fn len(&self) -> io::Result<u64> {
+    fn size(&self) -> io::Result<u64> {
         Ok(self.bytes.lock().len() as u64)
     }
 }

@@ -137,7 +137,7 @@ impl Meta {
 
     /// Reads both slots of `file` and returns the newest valid one, or `None` for an empty file.
     pub fn load(file: &dyn DataFile, name: &str) -> Result<Option<Meta>> {
-        if file.len()? == 0 {
+        if file.size()? == 0 {
             return Ok(None);
         }
         let mut buf = vec![0u8; META_END];

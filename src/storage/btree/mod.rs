@@ -8,6 +8,7 @@
 //!     ├─ read.rs      readers: latch coupling, restart on a pool miss, fence-key scans
 //!     ├─ write.rs     the single writer: plan → latch → modify; copy-on-write, split, merge
 //!     ├─ overflow.rs  values larger than a quarter page, in runs of overflow pages
+//!     ├─ check.rs     full consistency check (fences, runs, page accounting)
 //!     ├─ node.rs      slotted node pages (format table there)
 //!     ├─ alloc.rs     free / pending pages, the on-disk free list
 //!     ├─ pool.rs      buffer pool: frames, pins, latches, write-back; clock.rs: replacement
@@ -27,10 +28,26 @@
 //! not use (see `write.rs`), and the page it replaces is only reused once the next checkpoint is
 //! durable (see `alloc.rs`). A checkpoint is then:
 //!
-//! 1. write the free list and every dirty page (each to a page no durable meta references);
+//! 1. write the free list and every dirty page (each to a page no durable meta references; most
+//!    of them before writers are excluded, the rest after);
 //! 2. fsync the data file;
 //! 3. write the new meta into the older slot; fsync;
 //! 4. only now let pages freed since the last checkpoint be reused.
+//!
+//! A worked example:
+//!
+//! ```text
+//! checkpoint 7 is durable (slot 1)        root A(gen 5) ─┬─ B(gen 3)
+//!                                                        └─ C(gen 7)
+//! generation 8: put k, which lands in C   C is older than 8: copy it to C'(gen 8); A points at
+//!                                         C, so copy A to A'(gen 8) too. A and C are pending.
+//!                                         root A' ─┬─ B
+//!                                                  └─ C'
+//! put k2, also in C'                      C' is of generation 8: changed in place
+//! the pool evicts C'                      written to its own page: checkpoint 7 never uses it
+//! checkpoint 8                            free list + dirty pages, fsync, meta {root A', gen 8}
+//!                                         into slot 0, fsync; A and C are now free
+//! ```
 //!
 //! A crash at any instant leaves the last durable checkpoint intact and self-consistent, with no
 //! log replay and no torn-page problem for tree pages: a torn page is one no durable meta references,
@@ -80,10 +97,16 @@
 //!
 //! ## Left out
 //!
-//! Shrinking the file, redistribution between underfull siblings, prefix compression, more than one
-//! concurrent writer, and the free list is kept in memory (8 bytes per free page).
+//! - More than one writer at a time: batches are applied one after another (the writer mutex is
+//!   held while a write loads pages, which delays other writers but never readers).
+//! - Automatic checkpoints: the owner calls [`BTreeStore::checkpoint`] (issue 7 adds checkpoints by
+//!   WAL volume and time). A checkpoint writes most dirty pages before excluding writers, then
+//!   stalls them for the remainder and two fsyncs.
+//! - Shrinking the file, redistribution between underfull siblings, prefix compression.
+//! - The free list lives in memory while open (8 bytes per free page, a few MB for a 2 GB file).
 
 mod alloc;
+mod check;
 mod clock;
 mod config;
 mod file;
@@ -97,7 +120,8 @@ mod read;
 mod tests;
 mod write;
 
-pub use clock::{Clock, Replacer};
+pub use check::CheckReport;
+pub use clock::{Clock, Probe, Replacer};
 pub use config::{parse_size, Config, DEFAULT_BUFFER_POOL_BYTES, MIN_FRAMES};
 pub use file::{DataFile, MemFile, OsFile};
 pub use page::{PageId, DEFAULT_PAGE_SIZE};
@@ -121,18 +145,25 @@ pub const DATA_FILE: &str = "data.ssidb";
 
 /// The B+tree page store.
 pub struct BTreeStore {
+    /// The buffer pool, the only way to page bytes.
     pool: Pool,
+    /// The data file (syncs and meta writes bypass the pool).
     file: Arc<dyn DataFile>,
+    /// Page size of the file.
     page_size: usize,
     /// Root page of the tree; changed only by the writer, under the old root's latch.
     root: AtomicU64,
+    /// The single writer's state; holding it excludes other writers and checkpoints.
     writer: Mutex<Writer>,
-    /// Live keys and bytes, mirrored from the writer for lock-free status.
+    /// Live keys, mirrored from the writer for lock-free status.
     keys: AtomicU64,
+    /// Live key and value bytes, mirrored likewise.
     bytes: AtomicU64,
+    /// LSN of the last durable checkpoint.
     durable_lsn: AtomicU64,
     /// Set when a write or fsync failed: further writes are refused until reopened.
     poisoned: AtomicBool,
+    /// Set by `close`, so that drop does not checkpoint again.
     closed: AtomicBool,
 }
 
@@ -180,6 +211,16 @@ impl BTreeStore {
         let dir = dir.as_ref();
         std::fs::create_dir_all(dir)?;
         let path = dir.join(DATA_FILE);
+        if !path.exists() {
+            // Build the empty store under a temporary name and rename it into place, so a crash
+            // during creation never leaves a data file without a valid meta slot.
+            let new = dir.join(format!("{DATA_FILE}.new"));
+            let _ = std::fs::remove_file(&new);
+            let file = Arc::new(OsFile::open(&new)?);
+            Self::open_file(file, new.display().to_string(), config.clone())?.close()?;
+            std::fs::rename(&new, &path)?;
+            std::fs::File::open(dir)?.sync_all()?;
+        }
         let file = OsFile::open(&path)?;
         Self::open_file(Arc::new(file), path.display().to_string(), config)
     }
@@ -273,6 +314,9 @@ impl BTreeStore {
 
     /// Makes everything written so far durable: a copy-on-write checkpoint (see the module doc).
     pub fn checkpoint(&self) -> Result<()> {
+        // Write most dirty pages before excluding writers, so they stall only for the remainder.
+        self.check_writable()?;
+        self.pool.flush_all().map_err(|e| self.poison(e))?;
         let mut w = self.writer.lock();
         self.check_writable()?;
         let generation = w.alloc.generation();

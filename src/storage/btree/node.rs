@@ -390,6 +390,14 @@ pub fn validate(p: &[u8], ty: PageType) -> Result<(), String> {
             if kind > KIND_OVERFLOW || (kind == KIND_OVERFLOW && v != OVERFLOW_REF_LEN) {
                 return Err(format!("cell {i} has a bad value kind"));
             }
+            if kind == KIND_OVERFLOW && off + h + k + v <= ps {
+                let r = off + h + k;
+                let (len, first) = (get_u64(p, r), get_u64(p, r + 8));
+                // Runs start past the meta slots and stay far below 2^48 pages.
+                if len == 0 || len >= 1 << 48 || !(2..1 << 48).contains(&first) {
+                    return Err(format!("cell {i} has a bad overflow reference"));
+                }
+            }
             h.checked_add(k).and_then(|x| x.checked_add(v))
         } else {
             h.checked_add(k)

@@ -55,7 +55,9 @@ impl Seek<'_> {
 /// The separator keys bounding a leaf: it holds keys in `[low, high)`; `None` is unbounded.
 #[derive(Default)]
 pub(super) struct Fences {
+    /// Lowest key the leaf may hold.
     low: Option<Vec<u8>>,
+    /// Keys from here on are in later leaves.
     high: Option<Vec<u8>>,
 }
 

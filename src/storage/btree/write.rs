@@ -22,7 +22,9 @@
 //! is changed in place, any number of times, and may be written back to its own page at any moment.
 //!
 //! **Splits** move the upper half of the cells (by bytes) to a new right sibling and insert the
-//! separator into the parent; a leaf split promotes the shortest key between the halves. A root split
+//! separator into the parent; a leaf split promotes the shortest key between the halves. A split
+//! caused by appending after a node's last key moves only the new key, so ascending loads fill
+//! pages completely. A root split
 //! adds a level. **Merges**: a node left less than a quarter full after a delete is merged into its
 //! left (else right) sibling when both fit in one page; the right page is freed and its separator
 //! removed. When they do not fit the node stays underfull (no redistribution): correct, only less
@@ -60,12 +62,15 @@ pub(super) struct Writer {
 
 /// What a leaf held for a key before it was overwritten or deleted.
 struct Old {
+    /// Length of the old value.
     len: u64,
+    /// Its overflow run, to free.
     run: Option<OverflowRef>,
 }
 
 /// One node of the planned path.
 struct Step<'a> {
+    /// The node, pinned.
     page: PageRef<'a>,
     /// Child index taken (internal nodes).
     index: usize,
@@ -94,9 +99,13 @@ impl Effect {
 
 /// Per-operation context for phase 3.
 struct Ctx<'a, 'w> {
+    /// The writer's state.
     w: &'w mut Writer,
+    /// Frames for the pages this operation may create.
     res: Reservation<'a>,
+    /// Pages to free (with their generations) once every latch is released.
     frees: Vec<(PageId, u64)>,
+    /// The generation being built.
     gen: u64,
 }
 
@@ -340,7 +349,13 @@ impl BTreeStore {
                 break;
             }
         }
-        let mid = mid.clamp(1, cells.len() - 1);
+        let mut mid = mid.clamp(1, cells.len() - 1);
+        if at + 1 == cells.len() && cells.len() >= 3 {
+            // Appending at the right end (ascending keys): leave the left node full and start the
+            // right one nearly empty, so sequential loads fill pages instead of leaving them half
+            // empty. An internal node keeps one key on the right.
+            mid = if level == 0 { cells.len() - 1 } else { cells.len() - 2 };
+        }
         let right_id = cx.w.alloc.alloc();
         let mut right = self.pool.create(&mut cx.res, right_id);
         let (sep, right_cells, leftmost) = if level == 0 {
