@@ -220,7 +220,7 @@ impl Wal {
         let mut stop_after: Option<usize> = None;
         let open_segment = |n: u64| -> Result<Option<(Arc<dyn DataFile>, u64)>> {
             let file = dir.open(&segment_name(n)).map_err(|e| io_error(e, "open"))?;
-            let size = file.len().map_err(|e| io_error(e, "read"))?;
+            let size = file.size().map_err(|e| io_error(e, "read"))?;
             let mut header = vec![0u8; SEGMENT_HEADER as usize];
             if size < SEGMENT_HEADER
                 || file.read_at(&mut header, 0).is_err()
@@ -345,7 +345,7 @@ impl Wal {
         file.write_at(&encode_segment_header(n), 0).map_err(|e| io_error(e, "write"))?;
         file.sync().map_err(|e| io_error(e, "sync"))?;
         dir.sync().map_err(|e| io_error(e, "sync"))?;
-        let len = file.len().map_err(|e| io_error(e, "read"))?;
+        let len = file.size().map_err(|e| io_error(e, "read"))?;
         Ok(Segment { number: n, file, size: len.max(size) })
     }
 
