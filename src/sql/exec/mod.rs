@@ -52,7 +52,7 @@ impl<'r, 'c> Runner<'r, 'c> {
     /// Polls the cancel flag and statement deadline every few thousand rows.
     pub fn tick(&mut self) -> Result<()> {
         self.ticks += 1;
-        if self.ticks % 4096 == 0 {
+        if self.ticks.is_multiple_of(4096) {
             self.ctx.wait.check()?;
         }
         Ok(())

@@ -293,7 +293,7 @@ impl Wal {
             // never reached the disk): the old segments are useless, and the log restarts at a
             // fresh segment so its sequence has no gap.
             let top = segments.last().copied().unwrap_or(0);
-            for (&n, _) in &last_lsn {
+            for &n in last_lsn.keys() {
                 let spare = format!("spare-{next_spare}.wal");
                 next_spare += 1;
                 dir.rename(&segment_name(n), &spare).map_err(|e| io_error(e, "recycle"))?;
