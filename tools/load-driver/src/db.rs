@@ -11,6 +11,7 @@
 //! something we did not expect" (counted, the client goes on), and "the connection is gone"
 //! (the client stops with a message).
 
+use tokio_postgres::error::Severity;
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
 /// SQLSTATE of a serialization failure.
@@ -66,6 +67,10 @@ impl std::fmt::Display for TxnError {
 impl From<tokio_postgres::Error> for TxnError {
     fn from(e: tokio_postgres::Error) -> TxnError {
         if let Some(db) = e.as_db_error() {
+            if matches!(db.parsed_severity(), Some(Severity::Fatal | Severity::Panic)) {
+                // The server is closing this session (e.g. 57P01 after pg_terminate_backend).
+                return TxnError::Fatal(format!("{}: {}", db.code().code(), db.message()));
+            }
             TxnError::Server { code: db.code().code().to_string(), message: db.message().to_string() }
         } else if e.is_closed() || is_io(&e) || e.to_string().starts_with("error parsing response") {
             // A lost connection, or a protocol stream we can no longer trust.

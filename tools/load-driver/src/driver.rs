@@ -180,7 +180,9 @@ async fn client_loop(
                 Ok(Outcome::Commit { tally }) => st.record_commit(now - intended, now - first, tally),
                 Ok(Outcome::Rollback) => st.rolled_back += 1,
                 Err(TxnError::Fatal(m)) => {
-                    st.fatal = Some(format!("client {id}: {m}"));
+                    let msg = format!("client {id}: {m}");
+                    eprintln!("{msg} (this client stops; the others go on)");
+                    st.fatal = Some(msg);
                     return;
                 }
                 Err(e) => {
@@ -385,19 +387,33 @@ pub async fn run(config: Config) -> RunResult {
         client_errors.push(format!("{cut_off} clients cut off mid-transaction at the end of the run"));
     }
 
-    let counters_after = read_counters(&admin, &cfg).await?;
-    let counters = cfg
-        .server_counters
-        .iter()
-        .zip(counters_before.into_iter().zip(counters_after))
-        .map(|(k, (before, after))| CounterResult { name: k.name.clone(), sql: k.sql.clone(), before, after })
-        .collect();
     let facts = checks::RunFacts {
         isolation: cfg.isolation,
         tally: totals.tally,
         complete: !interrupted && client_errors.is_empty(),
     };
-    let checks = checks::run(&admin, cfg.workload, baseline, facts).await?;
+    // A fresh connection: the admin one sat idle through the run and may have been dropped.
+    // Whatever goes wrong here becomes a failed check, so the load's figures are still reported.
+    drop(admin);
+    let mut counters = Vec::new();
+    let mut checks = Vec::new();
+    let post_run = async {
+        let c = db::connect(&cfg.conn).await?;
+        let after = read_counters(&c, &cfg).await?;
+        for (k, (before, after)) in cfg.server_counters.iter().zip(counters_before.into_iter().zip(after)) {
+            counters.push(CounterResult { name: k.name.clone(), sql: k.sql.clone(), before, after });
+        }
+        checks.extend(checks::run(&c, cfg.workload, baseline, facts).await?);
+        Ok::<(), String>(())
+    };
+    if let Err(m) = post_run.await {
+        checks.push(checks::Check {
+            name: "post-run counters and checks".into(),
+            ok: false,
+            required: true,
+            detail: m,
+        });
+    }
     let fixed_rate = cfg.rate.map(|rate| {
         let end = deadline.map_or(elapsed, |d| (d - shared.start).min(elapsed));
         let mut scheduled = (end.as_secs_f64() * rate).ceil() as u64;
