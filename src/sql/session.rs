@@ -291,14 +291,30 @@ impl Session {
         Ok(StatementOutput { result, returns_rows })
     }
 
-    /// Marks the transaction failed after an error: an explicit block becomes Failed, an implicit
-    /// transaction is rolled back.
+    /// Marks the transaction failed after an error. As in PostgreSQL the failed (sub)transaction
+    /// is aborted at once, releasing its locks: inside a savepoint, everything after the innermost
+    /// savepoint is undone (ROLLBACK TO SAVEPOINT can resume from there); without one, the whole
+    /// transaction is rolled back and the block waits for ROLLBACK. An implicit transaction is
+    /// simply rolled back.
     fn fail(&mut self, e: &Error) {
         let _ = e;
         match self.block {
-            // The transaction is kept: ROLLBACK TO SAVEPOINT resumes it, undoing the failed
-            // statement's partial writes with everything else after the savepoint.
-            Block::Explicit | Block::Failed => self.block = Block::Failed,
+            Block::Explicit | Block::Failed => {
+                match self.savepoints.last() {
+                    Some(sp) => {
+                        let mark = sp.mark;
+                        if let Some(t) = self.txn.as_mut() {
+                            t.rollback_to(mark);
+                        }
+                    }
+                    None => {
+                        if let Some(t) = self.txn.take() {
+                            t.rollback();
+                        }
+                    }
+                }
+                self.block = Block::Failed;
+            }
             Block::Implicit | Block::None => self.finish_txn(false),
         }
         self.portals.clear();

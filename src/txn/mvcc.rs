@@ -668,6 +668,22 @@ impl Transaction {
         self.scan(Bound::Included(prefix.to_vec()), to, direction)
     }
 
+    /// Before inserting a unique key (PostgreSQL's uniqueness check): locks `key`, waiting for a
+    /// concurrent inserter to finish, records SSI conflicts with readers of the key (so a
+    /// serialization failure wins over the unique violation, as in PostgreSQL), and returns the key's
+    /// *latest* value — this transaction's own write, or the newest committed version whatever the
+    /// snapshot — without counting as a read. `Some` means the key is taken (23505).
+    pub fn lock_for_insert(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        if let Some(v) = self.writes.get(key) {
+            return Ok(v.clone());
+        }
+        self.lock(Resource::Key(key.to_vec()), LockMode::Update)?;
+        if self.ssi {
+            self.mgr.ssi.on_write(self.id, key)?;
+        }
+        Ok(self.mgr.newest_version(key)?.and_then(|(_, v)| v))
+    }
+
     /// Writes `key` = `value` (`None` deletes), taking an exclusive lock on the key first. At
     /// REPEATABLE READ and SERIALIZABLE a key changed by a transaction that committed after the
     /// snapshot fails with 40001 (first updater wins); READ COMMITTED callers re-check with
@@ -821,32 +837,27 @@ pub struct MvccScan {
     ssi: Option<SsiReads>,
 }
 
-/// The SSI side of a scan: commit timestamps of versions the scan could not see, reported as
-/// rw-conflicts when the scan ends (a dangerous structure found then dooms the reader, which fails
-/// at its next operation).
+/// The SSI side of a scan: commit timestamps of versions the scan could not see, each reported
+/// once as a rw-conflict when met.
 struct SsiReads {
     mgr: Arc<TxnManager>,
     txn: u64,
     newer: Vec<Timestamp>,
 }
 
-impl Drop for SsiReads {
-    fn drop(&mut self) {
-        if !self.newer.is_empty() {
-            self.mgr.ssi.on_newer_versions(self.txn, &self.newer);
-        }
-    }
-}
-
 const MVCC_CHUNK: usize = 256;
 
 impl MvccScan {
-    fn note_newer(&mut self, ts: Timestamp) {
+    /// A version committed after the snapshot was skipped: for SERIALIZABLE readers that is a
+    /// rw-conflict to its writer, reported at once so a failure surfaces in this statement.
+    fn note_newer(&mut self, ts: Timestamp) -> Result<()> {
         if let Some(s) = &mut self.ssi {
             if !s.newer.contains(&ts) {
                 s.newer.push(ts);
+                s.mgr.ssi.on_newer_version(s.txn, ts)?;
             }
         }
+        Ok(())
     }
 
     fn raw_next(&mut self) -> Result<Option<KeyValue>> {
@@ -891,7 +902,7 @@ impl MvccScan {
                 while let Some((raw, val)) = self.raw_next()? {
                     let (key, ts) = decode_version_key(&raw)?;
                     if ts > self.read_ts {
-                        self.note_newer(ts);
+                        self.note_newer(ts)?;
                         continue;
                     }
                     if self.last_key.as_ref() == Some(&key) {
@@ -907,7 +918,7 @@ impl MvccScan {
                 while let Some((raw, val)) = self.raw_next()? {
                     let (key, ts) = decode_version_key(&raw)?;
                     if ts > self.read_ts {
-                        self.note_newer(ts);
+                        self.note_newer(ts)?;
                         continue;
                     }
                     match &self.pending {

@@ -224,21 +224,30 @@ impl Inner {
         }
     }
 
-    /// Drops committed transactions no registered snapshot is concurrent with.
+    /// Drops committed transactions no registered snapshot is concurrent with, except those that
+    /// are still the `T_out` of a retained pivot: a read-only `T_in` that starts *after* `T_out`
+    /// committed (not concurrent with it) still completes a dangerous structure through the pivot
+    /// (PostgreSQL's receipt report). Repeats until nothing more can go.
     fn cleanup(&mut self) {
         let oldest_active = self.txns.values().filter(|t| t.commit_ts.is_none()).map(|t| t.read_ts).min();
-        let removable: Vec<TxnId> = self
-            .txns
-            .iter()
-            .filter(|(_, t)| match (t.commit_ts, oldest_active) {
-                (Some(c), Some(oldest)) => c <= oldest,
-                (Some(_), None) => true,
-                _ => false,
-            })
-            .map(|(id, _)| *id)
-            .collect();
-        for id in removable {
-            self.remove(id);
+        loop {
+            let removable: Vec<TxnId> = self
+                .txns
+                .iter()
+                .filter(|(_, t)| match (t.commit_ts, oldest_active) {
+                    (Some(c), Some(oldest)) => c <= oldest,
+                    (Some(_), None) => true,
+                    _ => false,
+                })
+                .filter(|(_, t)| t.ins.iter().all(|p| !self.txns.contains_key(p)))
+                .map(|(id, _)| *id)
+                .collect();
+            if removable.is_empty() {
+                return;
+            }
+            for id in removable {
+                self.remove(id);
+            }
         }
     }
 
@@ -351,19 +360,15 @@ impl Ssi {
         Ok(())
     }
 
-    /// Records rw-edges from `me` to the writers of versions a finished scan skipped; a dangerous
-    /// structure in which `me` is the victim dooms it (the scan cannot return an error).
-    pub fn on_newer_versions(&self, me: TxnId, newer: &[Timestamp]) {
+    /// Records the rw-edge from `me` to the writer of a version committed (at `ts`) after `me`'s
+    /// snapshot, met by a read.
+    pub fn on_newer_version(&self, me: TxnId, ts: Timestamp) -> Result<()> {
         let mut inner = self.inner.lock();
-        for ts in newer {
-            if let Some(&w) = inner.by_commit_ts.get(ts) {
-                if inner.add_edge(me, me, w).is_err() {
-                    if let Some(t) = inner.txns.get_mut(&me) {
-                        t.doomed = true;
-                    }
-                }
-            }
+        inner.check_doomed(me)?;
+        if let Some(&w) = inner.by_commit_ts.get(&ts) {
+            inner.add_edge(me, me, w)?;
         }
+        Ok(())
     }
 
     /// Checks SIREAD locks covering a key `me` writes.
@@ -547,6 +552,25 @@ mod tests {
         assert!(ssi.pre_commit(2, &mut [b"k6".as_slice()].into_iter()).is_err());
         ssi.abort(2);
         assert_eq!(ssi.stats().0, 0, "nothing concurrent is left, so nothing is kept");
+    }
+
+    #[test]
+    fn receipt_report_keeps_t_out_while_its_pivot_lives() {
+        // T1 reads ctl and inserts a receipt; T2 updates ctl and commits first; read-only T3
+        // starts after T2 committed, reads ctl, T1 commits, T3 reads receipts (misses T1's).
+        let ssi = Ssi::new();
+        ssi.register(1, 10, 5, false);
+        ssi.register(2, 20, 5, false);
+        ssi.on_read(1, point("ctl"), &[]).unwrap();
+        ssi.on_write(1, b"r3").unwrap();
+        ssi.on_write(2, b"ctl").unwrap(); // 1 -rw-> 2
+        ssi.pre_commit(2, &mut [b"ctl".as_slice()].into_iter()).unwrap().unwrap().committed(6);
+        ssi.register(3, 30, 6, true);
+        ssi.on_read(3, point("ctl"), &[]).unwrap();
+        ssi.pre_commit(1, &mut [b"r3".as_slice()].into_iter()).unwrap().unwrap().committed(7);
+        // T3 meets T1's version committed at 7 > its snapshot 6: 3 -rw-> 1 -rw-> 2, T2 first.
+        let e = ssi.on_read(3, point("r3"), &[7]).unwrap_err();
+        assert_eq!(e.sqlstate(), "40001");
     }
 
     #[test]

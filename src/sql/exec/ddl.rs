@@ -544,8 +544,10 @@ impl Runner<'_, '_> {
         let vals: Vec<_> = index.columns.iter().map(|c| row[*c].clone()).collect();
         let has_null = vals.iter().any(|v| v.is_null());
         if index.unique && !has_null {
-            let existing = self.index_lookup(index.oid, &vals)?;
-            if existing.iter().any(|id| *id != rowid) {
+            let key = Key::Index(index.oid, &vals, None).encode();
+            let existing = self.ctx.txn.lock_for_insert(&key)?;
+            let taken = existing.as_deref().is_some_and(|v| v != rowid.to_le_bytes().as_slice());
+            if taken {
                 let cols: Vec<String> =
                     index.columns.iter().map(|c| table.columns[*c].name.clone()).collect();
                 let shown: Vec<String> =
@@ -560,9 +562,7 @@ impl Runner<'_, '_> {
                     shown.join(", ")
                 )));
             }
-            self.ctx
-                .txn
-                .write(Key::Index(index.oid, &vals, None).encode(), Some(rowid.to_le_bytes().to_vec()))
+            self.ctx.txn.write(key, Some(rowid.to_le_bytes().to_vec()))
         } else {
             self.ctx
                 .txn

@@ -159,10 +159,12 @@ impl Runner<'_, '_> {
     fn insert_row(&mut self, catalog: &catalog::Catalog, table: &TableDef, row: Row) -> Result<Row> {
         self.check_row(catalog, table, &row)?;
         let rowid = catalog::new_rowid(&self.ctx.db.txn, table.oid)?;
+        // The row before its index entries, as PostgreSQL writes the heap before the indexes: the
+        // row's SSI conflict check comes first, so a serialization failure wins over 23505.
+        self.write_row(table, rowid, &row)?;
         for ix in catalog.indexes_of(table.oid) {
             self.index_insert(table, &ix, &row, rowid)?;
         }
-        self.write_row(table, rowid, &row)?;
         Ok(row)
     }
 
@@ -187,10 +189,10 @@ impl Runner<'_, '_> {
         for ix in catalog.indexes_of(table.oid) {
             self.index_delete(&ix, old, rowid)?;
         }
+        self.write_row(table, rowid, &new)?;
         for ix in catalog.indexes_of(table.oid) {
             self.index_insert(table, &ix, &new, rowid)?;
         }
-        self.write_row(table, rowid, &new)?;
         Ok(new)
     }
 
