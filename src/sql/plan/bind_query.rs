@@ -678,11 +678,17 @@ impl Binder<'_> {
                 Error::new(ErrorKind::UndefinedFunction, format!("function {name} does not exist"))
             })?);
         }
+        // A scalar function's single column takes the table alias as its name (PostgreSQL:
+        // `generate_series(1, 3) AS g` has a column `g`).
+        let col_name = match alias {
+            Some(a) if a.columns.is_empty() && cols.len() == 1 => a.name.value.clone(),
+            _ => name.clone(),
+        };
         let scols = cols
             .into_iter()
             .map(|t| ScopeColumn {
                 qualifier: None,
-                name: name.clone(),
+                name: col_name.clone(),
                 data_type: t,
                 table_oid: 0,
                 attnum: 0,
