@@ -128,7 +128,10 @@ fn main() -> ExitCode {
                 loop {
                     tick.tick().await;
                     let c = cluster.clone();
-                    match tokio::task::spawn_blocking(move || c.checkpoint()).await {
+                    // The background vacuum sweep rides on the checkpoint timer.
+                    match tokio::task::spawn_blocking(move || c.vacuum_all().and_then(|_| c.checkpoint()))
+                        .await
+                    {
                         Ok(Ok(())) => {}
                         Ok(Err(e)) => eprintln!("ssidb: checkpoint failed: {e}"),
                         Err(e) => eprintln!("ssidb: checkpoint failed: {e}"),

@@ -176,6 +176,15 @@ impl Cluster {
         Ok(db)
     }
 
+    /// Vacuums every database (the background sweep).
+    pub fn vacuum_all(&self) -> Result<u64> {
+        let mut removed = 0;
+        for db in self.databases() {
+            removed += db.txn.vacuum()?.removed;
+        }
+        Ok(removed)
+    }
+
     /// Makes everything committed so far durable (checkpoint of the shared store).
     pub fn checkpoint(&self) -> Result<()> {
         self.engine.checkpoint()

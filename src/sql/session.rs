@@ -698,6 +698,11 @@ impl Session {
             }
             Utility::Vacuum { .. } => {
                 self.outside_block("VACUUM", multi)?;
+                // The implicit transaction of this message must not pin the watermark.
+                if let Some(t) = self.txn.take() {
+                    t.rollback();
+                }
+                self.db.txn.vacuum()?;
                 Ok(QueryResult::command("VACUUM"))
             }
             Utility::Analyze(_) => Ok(QueryResult::command("ANALYZE")),

@@ -3,3 +3,4 @@
 pub mod locks;
 pub mod mvcc;
 pub mod ssi;
+pub mod vacuum;

@@ -53,11 +53,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const SPACE_META: u8 = 0x00;
-const SPACE_VERSION: u8 = 0x01;
+/// Key space of versions (see the key layout table).
+pub(crate) const SPACE_VERSION: u8 = 0x01;
 const SPACE_RAW: u8 = 0x02;
 const META_LAST_COMMIT: u8 = 0x01;
 const TOMBSTONE: u8 = 0x00;
 const LIVE: u8 = 0x01;
+
+/// Write sets up to this many keys prune their keys' old versions at commit.
+const PRUNE_ON_COMMIT_MAX: usize = 64;
 
 /// A commit timestamp. Versions with `commit_ts <= read_ts` are visible to a snapshot at `read_ts`.
 pub type Timestamp = u64;
@@ -114,7 +118,7 @@ fn version_key(key: &[u8], ts: Timestamp) -> Vec<u8> {
 }
 
 /// The encoded prefix shared by every version of `key` (no timestamp).
-fn version_prefix(key: &[u8]) -> Vec<u8> {
+pub(crate) fn version_prefix(key: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(key.len() + 4);
     keycode::put_tag(&mut out, SPACE_VERSION);
     keycode::put_bytes(&mut out, key);
@@ -122,7 +126,7 @@ fn version_prefix(key: &[u8]) -> Vec<u8> {
 }
 
 /// Decodes a version key into the logical key and its commit timestamp.
-fn decode_version_key(raw: &[u8]) -> Result<(Vec<u8>, Timestamp)> {
+pub(crate) fn decode_version_key(raw: &[u8]) -> Result<(Vec<u8>, Timestamp)> {
     let mut r = keycode::Reader::new(raw);
     if r.tag()? != SPACE_VERSION {
         return Err(Error::new(ErrorKind::Corrupt, "malformed key: not a version key"));
@@ -324,6 +328,13 @@ impl TxnManager {
         let mut batch = WriteBatch::new();
         batch.delete(raw_key(key));
         self.engine.write(batch).map(|_| ())
+    }
+
+    /// The oldest snapshot any active transaction holds, or the newest commit when none does:
+    /// versions older than what this timestamp sees are garbage (see [`crate::txn::vacuum`]).
+    pub fn watermark(&self) -> Timestamp {
+        let st = self.state.lock();
+        st.active.values().flatten().copied().min().unwrap_or(st.visible_ts).min(st.visible_ts)
     }
 
     fn take_snapshot(&self, id: u64) -> Timestamp {
@@ -756,6 +767,12 @@ impl Transaction {
                 }
                 return Ok(());
             }
+            // Small write sets prune their keys' dead versions after the commit (hot rows).
+            let prune: Vec<Vec<u8>> = if self.writes.len() <= PRUNE_ON_COMMIT_MAX {
+                self.writes.keys().cloned().collect()
+            } else {
+                vec![]
+            };
             let mut st = mgr.state.lock();
             let ts = st.visible_ts + 1;
             let mut batch = WriteBatch::new();
@@ -773,6 +790,10 @@ impl Transaction {
             // Locks go once the commit is visible, before the durability wait (group commit).
             let held = std::mem::take(&mut self.held);
             mgr.locks.release(self.id, &held);
+            if !prune.is_empty() {
+                mgr.state.lock().active.remove(&self.id);
+                mgr.prune_keys(prune.iter().map(|k| k.as_slice()))?;
+            }
             if self.sync_commit {
                 mgr.engine.wait_durable(lsn)
             } else {
