@@ -235,3 +235,23 @@ fn tokio_postgres_typed_parameters() {
         assert!(row.get::<_, bool>(0));
     });
 }
+
+#[test]
+fn idle_in_transaction_timeout_ends_the_session_with_25p03() {
+    let port = common::server_port();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let conf = format!("host=127.0.0.1 port={port} user=postgres dbname=postgres");
+        let (client, conn) = tokio_postgres::connect(&conf, tokio_postgres::NoTls).await.unwrap();
+        let conn = tokio::spawn(conn);
+        client.batch_execute("SET idle_in_transaction_session_timeout = '200ms'; BEGIN").await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        let e = client.simple_query("SELECT 1").await.unwrap_err();
+        let fatal = match conn.await.unwrap() {
+            Err(e) => e.as_db_error().map(|d| d.code().code().to_string()),
+            Ok(()) => None,
+        };
+        let code = e.as_db_error().map(|d| d.code().code().to_string()).or(fatal);
+        assert_eq!(code.as_deref(), Some("25P03"), "{e}");
+    });
+}

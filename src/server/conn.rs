@@ -27,7 +27,8 @@ use tokio::sync::watch;
 const FLUSH_AT: usize = 64 << 10;
 
 struct Conn {
-    reader: BufReader<tokio::net::tcp::OwnedReadHalf>,
+    /// The read half until the session starts (then its reader task owns it).
+    reader: Option<BufReader<tokio::net::tcp::OwnedReadHalf>>,
     writer: tokio::net::tcp::OwnedWriteHalf,
     out: BytesMut,
     config: Arc<Config>,
@@ -63,7 +64,7 @@ pub async fn serve(
     shutdown: watch::Receiver<bool>,
 ) {
     let (r, w) = stream.into_split();
-    let mut conn = Conn { reader: BufReader::new(r), writer: w, out: BytesMut::new(), config };
+    let mut conn = Conn { reader: Some(BufReader::new(r)), writer: w, out: BytesMut::new(), config };
     let session = match handshake(&mut conn, &cluster).await {
         Ok(Some(s)) => s,
         Ok(None) => return,
@@ -72,15 +73,36 @@ pub async fn serve(
             return;
         }
     };
-    if let Err(e) = run(&mut conn, session, shutdown).await {
+    // Messages are read by their own task and handed over a channel: a read in progress is never
+    // dropped halfway by the loop's other wake-ups (cancel-safety of the protocol stream).
+    let reader = conn.reader.take();
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    let max = conn.config.max_message_size;
+    let reader_task = reader.map(|mut r| {
+        tokio::spawn(async move {
+            loop {
+                let m = wire::read_message(&mut r, max).await;
+                let stop = !matches!(m, Ok(Some(_)));
+                if tx.send(m).await.is_err() || stop {
+                    break;
+                }
+            }
+        })
+    });
+    if let Err(e) = run(&mut conn, session, shutdown, rx).await {
         conn.fatal(&e).await;
+    }
+    if let Some(t) = reader_task {
+        t.abort();
     }
 }
 
 /// SSL negotiation, cancel requests and startup; returns the session once ReadyForQuery is sent.
 async fn handshake(conn: &mut Conn, cluster: &Arc<Cluster>) -> Result<Option<Session>> {
     loop {
-        let Some(packet) = wire::read_startup_packet(&mut conn.reader).await? else { return Ok(None) };
+        let reader =
+            conn.reader.as_mut().expect("the handshake runs before the reader task takes the socket");
+        let Some(packet) = wire::read_startup_packet(reader).await? else { return Ok(None) };
         match startup::decode_first(packet)? {
             FirstPacket::Ssl | FirstPacket::GssEnc => {
                 conn.writer.write_all(b"N").await?;
@@ -155,22 +177,51 @@ fn admin_shutdown() -> Error {
     Error::new(ErrorKind::AdminShutdown, "terminating connection due to administrator command")
 }
 
-async fn run(conn: &mut Conn, mut session: Session, mut shutdown: watch::Receiver<bool>) -> Result<()> {
+fn idle_in_transaction_timeout() -> Error {
+    Error::new(
+        ErrorKind::IdleInTransactionSessionTimeout,
+        "terminating connection due to idle-in-transaction timeout",
+    )
+}
+
+async fn run(
+    conn: &mut Conn,
+    mut session: Session,
+    mut shutdown: watch::Receiver<bool>,
+    mut messages: tokio::sync::mpsc::Receiver<Result<Option<F>>>,
+) -> Result<()> {
     // After an error in the extended protocol, skip messages until Sync.
     let mut skipping = false;
-    let max = conn.config.max_message_size;
     let mut ticker = tokio::time::interval(std::time::Duration::from_millis(100));
+    let mut idle_since = tokio::time::Instant::now();
+    let mut processed = true;
     loop {
+        if processed {
+            // Idle time counts from the end of the last message's processing.
+            idle_since = tokio::time::Instant::now();
+            processed = false;
+        }
+        let idle_limit = match session.status() {
+            crate::sql::session::TxnStatus::Idle => 0,
+            _ => session.settings().millis("idle_in_transaction_session_timeout"),
+        };
         let msg = tokio::select! {
-            m = wire::read_message(&mut conn.reader, max) => m?,
+            m = messages.recv() => match m {
+                Some(m) => m?,
+                None => return Ok(()),
+            },
             _ = shutdown.changed() => return Err(admin_shutdown()),
             _ = ticker.tick() => {
                 if terminated(&session) {
                     return Err(admin_shutdown());
                 }
+                if idle_limit > 0 && idle_since.elapsed() >= std::time::Duration::from_millis(idle_limit) {
+                    return Err(idle_in_transaction_timeout());
+                }
                 continue;
             }
         };
+        processed = true;
         let Some(msg) = msg else { return Ok(()) };
         if skipping && !matches!(msg, F::Sync(_) | F::Terminate(_)) {
             continue;
