@@ -11,6 +11,7 @@ pub mod dml;
 pub mod eval;
 pub mod ops;
 pub mod query;
+pub mod rowlock;
 pub mod scalar;
 pub mod window;
 pub mod write;
@@ -52,7 +53,7 @@ impl<'r, 'c> Runner<'r, 'c> {
     /// Polls the cancel flag and statement deadline every few thousand rows.
     pub fn tick(&mut self) -> Result<()> {
         self.ticks += 1;
-        if self.ticks % 4096 == 0 {
+        if self.ticks.is_multiple_of(4096) {
             self.ctx.wait.check()?;
         }
         Ok(())

@@ -3,6 +3,7 @@
 //! (23503, with ON DELETE CASCADE) — each with PostgreSQL's message and `Failing row contains`
 //! / `Key (...)=(...)` detail. Rows keep their row id across UPDATE, whatever changes.
 
+use super::rowlock::Locked;
 use super::{Row, Runner};
 use crate::error::{Error, ErrorKind, Result};
 use crate::sql::catalog::keys::Key;
@@ -10,8 +11,9 @@ use crate::sql::catalog::{self, rowcodec, ForeignKeyDef, TableDef};
 use crate::sql::engine::{columns_of, parse_expr, QueryResult};
 use crate::sql::plan::bind::Binder;
 use crate::sql::plan::scope::Scope;
-use crate::sql::plan::{Expr, OutputColumn};
+use crate::sql::plan::{Expr, LockMode, LockWaitPolicy, OutputColumn};
 use crate::sql::types::{DataType, Value};
+use crate::txn::mvcc::{concurrent_update_error, RowLock};
 use sqlparser::ast;
 
 fn ident(n: &ast::ObjectName) -> String {
@@ -152,8 +154,26 @@ impl Runner<'_, '_> {
             .collect())
     }
 
-    fn write_row(&mut self, table: &TableDef, rowid: u64, row: &[Value]) -> Result<()> {
-        self.ctx.txn.write(Key::Row(table.oid, rowid).encode(), Some(rowcodec::encode_row(row)))
+    /// Writes a row version holding its lock in `mode` (taken before by [`Runner::lock_row`] for
+    /// an existing row).
+    fn write_row(&mut self, table: &TableDef, rowid: u64, row: &[Value], mode: LockMode) -> Result<()> {
+        let key = Key::Row(table.oid, rowid).encode();
+        self.ctx.txn.write_locked(key, Some(rowcodec::encode_row(row)), mode)
+    }
+
+    /// The lock strength of an UPDATE: `Update` when it assigns a column of a unique index (a key
+    /// a foreign key may reference), else `NoKeyUpdate`.
+    fn update_lock_mode(&self, catalog: &catalog::Catalog, table: &TableDef, assigned: &[usize]) -> LockMode {
+        let key_column = catalog
+            .indexes_of(table.oid)
+            .iter()
+            .filter(|ix| ix.unique)
+            .any(|ix| ix.columns.iter().any(|c| assigned.contains(c)));
+        if key_column {
+            LockMode::Update
+        } else {
+            LockMode::NoKeyUpdate
+        }
     }
 
     fn insert_row(&mut self, catalog: &catalog::Catalog, table: &TableDef, row: Row) -> Result<Row> {
@@ -162,7 +182,7 @@ impl Runner<'_, '_> {
         for ix in catalog.indexes_of(table.oid) {
             self.index_insert(table, &ix, &row, rowid)?;
         }
-        self.write_row(table, rowid, &row)?;
+        self.write_row(table, rowid, &row, LockMode::Update)?;
         Ok(row)
     }
 
@@ -173,6 +193,7 @@ impl Runner<'_, '_> {
         rowid: u64,
         old: &[Value],
         new: Row,
+        mode: LockMode,
     ) -> Result<Row> {
         self.check_row(catalog, table, &new)?;
         for (child, fk) in catalog.referencing(table.oid) {
@@ -184,13 +205,23 @@ impl Runner<'_, '_> {
                 return Err(self.still_referenced(table, &child, &fk, old));
             }
         }
-        for ix in catalog.indexes_of(table.oid) {
-            self.index_delete(&ix, old, rowid)?;
+        // Entries whose values did not change stay as they are.
+        let moved: Vec<_> = catalog
+            .indexes_of(table.oid)
+            .into_iter()
+            .filter(|ix| {
+                let o: Vec<Value> = ix.columns.iter().map(|c| old[*c].clone()).collect();
+                let n: Vec<Value> = ix.columns.iter().map(|c| new[*c].clone()).collect();
+                crate::sql::types::keyenc::encode_all(&o) != crate::sql::types::keyenc::encode_all(&n)
+            })
+            .collect();
+        for ix in &moved {
+            self.index_delete(ix, old, rowid)?;
         }
-        for ix in catalog.indexes_of(table.oid) {
-            self.index_insert(table, &ix, &new, rowid)?;
+        for ix in &moved {
+            self.index_insert(table, ix, &new, rowid)?;
         }
-        self.write_row(table, rowid, &new)?;
+        self.write_row(table, rowid, &new, mode)?;
         Ok(new)
     }
 
@@ -417,7 +448,8 @@ impl Runner<'_, '_> {
                 }
             }
             if let Some(oc) = &on_conflict {
-                if let Some((rowid, old)) = self.find_conflict(&catalog, &table, &row)? {
+                let lock = matches!(oc.action, ast::OnConflictAction::DoUpdate(_));
+                if let Some((rowid, old)) = self.find_conflict(&catalog, &table, &row, lock)? {
                     match &oc.action {
                         ast::OnConflictAction::DoNothing => continue,
                         ast::OnConflictAction::DoUpdate(du) => {
@@ -442,7 +474,8 @@ impl Runner<'_, '_> {
                                 &old,
                                 params,
                             )?;
-                            let new = self.update_row(&catalog, &table, rowid, &old, new)?;
+                            let new =
+                                self.update_row(&catalog, &table, rowid, &old, new, LockMode::Update)?;
                             written.push(new);
                             continue;
                         }
@@ -455,21 +488,44 @@ impl Runner<'_, '_> {
         self.result("INSERT", n, ret, written)
     }
 
+    /// ON CONFLICT: the existing row whose unique key equals `row`'s, as PostgreSQL finds it.
+    /// Each unique entry is locked first, so an in-progress inserter of the same key is waited for;
+    /// a conflicting row committed after the snapshot is a 40001 at REPEATABLE READ and
+    /// SERIALIZABLE, and is used (newest version) at READ COMMITTED. With `lock` (DO UPDATE) the
+    /// row itself is locked FOR UPDATE.
     fn find_conflict(
         &mut self,
         catalog: &catalog::Catalog,
         table: &TableDef,
         row: &[Value],
+        lock: bool,
     ) -> Result<Option<(u64, Row)>> {
         for ix in catalog.indexes_of(table.oid).into_iter().filter(|i| i.unique) {
             let vals: Vec<Value> = ix.columns.iter().map(|c| row[*c].clone()).collect();
             if vals.iter().any(|v| v.is_null()) {
                 continue;
             }
-            if let Some(id) = self.index_lookup(ix.oid, &vals)?.into_iter().next() {
-                if let Some(r) = self.fetch_row(table, id)? {
-                    return Ok(Some((id, r)));
+            let key = Key::Index(ix.oid, &vals, None).encode();
+            let entry_lock = self.ctx.txn.lock_row(&key, LockMode::Update)?;
+            let Some(entry) = self.ctx.txn.latest(&key)? else { continue };
+            let id = super::ddl::decode_index_entry(&entry)?;
+            if matches!(entry_lock, RowLock::Changed(_))
+                && self.ctx.txn.isolation().uses_transaction_snapshot()
+            {
+                return Err(concurrent_update_error(false));
+            }
+            if !lock {
+                // DO NOTHING needs only to know that the row exists.
+                return Ok(Some((id, Vec::new())));
+            }
+            match self.lock_row(table, id, LockMode::Update, LockWaitPolicy::Wait)? {
+                Locked::Current => {
+                    if let Some(r) = self.fetch_row(table, id)? {
+                        return Ok(Some((id, r)));
+                    }
                 }
+                Locked::Newer(r) => return Ok(Some((id, r))),
+                Locked::Gone | Locked::Skipped => {}
             }
         }
         Ok(None)
@@ -511,6 +567,65 @@ impl Runner<'_, '_> {
         Ok(new)
     }
 
+    /// Finds the first combination of a target row with a FROM/USING row (or the row alone) that
+    /// satisfies `pred`, locks the target row in `mode` and returns the combination, re-checked
+    /// against the newest version when a concurrent transaction changed the row (EvalPlanQual, at
+    /// READ COMMITTED). `None`: the row does not qualify, or was deleted meanwhile.
+    fn lock_target(
+        &mut self,
+        table: &TableDef,
+        rowid: u64,
+        row: Row,
+        others: Option<&[Row]>,
+        pred: &Option<Expr>,
+        mode: LockMode,
+    ) -> Result<Option<Row>> {
+        let width = table.columns.len();
+        let mut target = row;
+        let mut locked = false;
+        let candidates: Vec<&[Value]> = match others {
+            None => vec![&[]],
+            Some(rows) => rows.iter().map(|r| r.as_slice()).collect(),
+        };
+        for other in candidates {
+            self.tick()?;
+            let mut combined = target.clone();
+            combined.extend_from_slice(other);
+            if let Some(p) = pred {
+                if !self.check(p, &combined)? {
+                    continue;
+                }
+            }
+            if locked {
+                return Ok(Some(combined));
+            }
+            locked = true;
+            match self.lock_row(table, rowid, mode, LockWaitPolicy::Wait)? {
+                Locked::Current => match self.fetch_row(table, rowid)? {
+                    Some(current) => {
+                        combined.splice(..width, current);
+                        return Ok(Some(combined));
+                    }
+                    None => return Ok(None),
+                },
+                Locked::Gone | Locked::Skipped => return Ok(None),
+                Locked::Newer(newest) => {
+                    // EvalPlanQual: the newest version must qualify, with the same other row or
+                    // with a later one.
+                    target = newest;
+                    combined.splice(..width, target.iter().cloned());
+                    if let Some(p) = pred {
+                        if !self.check(p, &combined)? {
+                            continue;
+                        }
+                    }
+                    return Ok(Some(combined));
+                }
+            }
+        }
+        Ok(None)
+    }
+
     /// UPDATE.
     pub fn update(&mut self, up: &ast::Update, params: &[DataType]) -> Result<QueryResult> {
         let catalog = self.catalog.clone();
@@ -535,34 +650,25 @@ impl Runner<'_, '_> {
             None => None,
         };
         let ret = self.returning(&catalog, &up.returning, &scope, params)?;
-        let mut changed = Vec::new();
-        let mut done = std::collections::HashSet::new();
-        for (rowid, row) in self.scan_table(&table)? {
-            let candidates: Vec<Row> = match &from_rows {
-                None => vec![row.clone()],
-                Some(fr) => {
-                    fr.iter().map(|f| row.iter().cloned().chain(f.iter().cloned()).collect()).collect()
-                }
-            };
-            for combined in candidates {
-                self.tick()?;
-                if let Some(p) = &pred {
-                    if !self.check(p, &combined)? {
-                        continue;
-                    }
-                }
-                if !done.insert(rowid) {
-                    break;
-                }
-                let current = self.fetch_row(&table, rowid)?.unwrap_or(row.clone());
-                let new =
-                    self.assign(&catalog, &table, &up.assignments, &scope, &combined, &current, params)?;
-                let new = self.update_row(&catalog, &table, rowid, &current, new)?;
-                let mut out = new;
-                out.extend(combined.into_iter().skip(table.columns.len()));
-                changed.push(out);
-                break;
+        let mut assigned = Vec::new();
+        for a in &up.assignments {
+            if let ast::AssignmentTarget::ColumnName(n) = &a.target {
+                assigned.extend(table.column_index(&ident(n)));
             }
+        }
+        let mode = self.update_lock_mode(&catalog, &table, &assigned);
+        let mut changed = Vec::new();
+        for (rowid, row) in self.scan_table(&table)? {
+            let Some(combined) = self.lock_target(&table, rowid, row, from_rows.as_deref(), &pred, mode)?
+            else {
+                continue;
+            };
+            let current = combined[..table.columns.len()].to_vec();
+            let new = self.assign(&catalog, &table, &up.assignments, &scope, &combined, &current, params)?;
+            let new = self.update_row(&catalog, &table, rowid, &current, new, mode)?;
+            let mut out = new;
+            out.extend(combined.into_iter().skip(table.columns.len()));
+            changed.push(out);
         }
         let n = changed.len() as u64;
         self.result("UPDATE", n, ret, changed)
@@ -599,26 +705,14 @@ impl Runner<'_, '_> {
         let ret = self.returning(&catalog, &del.returning, &scope, params)?;
         let mut deleted = Vec::new();
         for (rowid, row) in self.scan_table(&table)? {
-            let candidates: Vec<Row> = match &using_rows {
-                None => vec![row.clone()],
-                Some(ur) => {
-                    ur.iter().map(|f| row.iter().cloned().chain(f.iter().cloned()).collect()).collect()
-                }
+            let mode = LockMode::Update;
+            let Some(combined) = self.lock_target(&table, rowid, row, using_rows.as_deref(), &pred, mode)?
+            else {
+                continue;
             };
-            for combined in candidates {
-                self.tick()?;
-                if let Some(p) = &pred {
-                    if !self.check(p, &combined)? {
-                        continue;
-                    }
-                }
-                if self.fetch_row(&table, rowid)?.is_none() {
-                    break;
-                }
-                self.delete_row(&catalog, &table, rowid, &row, 0)?;
-                deleted.push(combined);
-                break;
-            }
+            let current = combined[..table.columns.len()].to_vec();
+            self.delete_row(&catalog, &table, rowid, &current, 0)?;
+            deleted.push(combined);
         }
         let n = deleted.len() as u64;
         self.result("DELETE", n, ret, deleted)

@@ -70,6 +70,10 @@ pub struct Binder<'a> {
     pub saw_aggregate: bool,
     /// Next CTE id.
     pub next_cte: usize,
+    /// Locking clauses of the query whose SELECT is about to be bound (taken by that SELECT).
+    pub pending_lock: Option<Vec<super::bind_lock::LockClause>>,
+    /// Base-table scans of the FROM clause being bound carry their row ids (locking SELECT).
+    pub want_rowids: bool,
 }
 
 impl<'a> Binder<'a> {
@@ -87,6 +91,8 @@ impl<'a> Binder<'a> {
             windows: None,
             saw_aggregate: false,
             next_cte: 0,
+            pending_lock: None,
+            want_rowids: false,
         }
     }
 
