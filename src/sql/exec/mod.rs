@@ -13,6 +13,7 @@ pub mod ops;
 pub mod query;
 pub mod rowlock;
 pub mod scalar;
+pub mod scan;
 pub mod window;
 pub mod write;
 

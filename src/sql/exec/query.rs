@@ -129,30 +129,19 @@ impl Runner<'_, '_> {
         self.ctx.wait.check()?;
         Ok(match plan {
             Plan::Single => vec![vec![]],
-            Plan::Scan { table, lookup, rowid } => match lookup {
-                None if *rowid => self
-                    .scan_table(table)?
-                    .into_iter()
-                    .map(|(id, mut r)| {
-                        r.push(Value::Int8(id as i64));
-                        r
-                    })
-                    .collect(),
-                None => self.scan_table(table)?.into_iter().map(|(_, r)| r).collect(),
-                Some((index, exprs)) => {
-                    let vals = self.eval_row(exprs, &[])?;
-                    if vals.iter().any(|v| v.is_null()) {
-                        return Ok(vec![]);
-                    }
-                    let mut out = Vec::new();
-                    for id in self.index_lookup(index.oid, &vals)? {
-                        if let Some(r) = self.fetch_row(table, id)? {
-                            out.push(r);
-                        }
-                    }
-                    out
+            Plan::Scan { table, lookup, rowid } => {
+                let rows = self.scan_rows(table, lookup.as_ref())?;
+                if *rowid {
+                    rows.into_iter()
+                        .map(|(id, mut r)| {
+                            r.push(Value::Int8(id as i64));
+                            r
+                        })
+                        .collect()
+                } else {
+                    rows.into_iter().map(|(_, r)| r).collect()
                 }
-            },
+            }
             Plan::Values(rows) => {
                 let mut out = Vec::with_capacity(rows.len());
                 for r in rows {

@@ -10,6 +10,7 @@ use crate::sql::catalog::keys::Key;
 use crate::sql::catalog::{self, rowcodec, ForeignKeyDef, TableDef};
 use crate::sql::engine::{columns_of, parse_expr, QueryResult};
 use crate::sql::plan::bind::Binder;
+use crate::sql::plan::bind_dml::is_default;
 use crate::sql::plan::scope::Scope;
 use crate::sql::plan::{Expr, LockMode, LockWaitPolicy, OutputColumn};
 use crate::sql::types::{DataType, Value};
@@ -18,10 +19,6 @@ use sqlparser::ast;
 
 fn ident(n: &ast::ObjectName) -> String {
     n.0.last().map(|p| p.to_string().trim_matches('"').to_string()).unwrap_or_default()
-}
-
-fn is_default(e: &ast::Expr) -> bool {
-    matches!(e, ast::Expr::Identifier(i) if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("default"))
 }
 
 /// What a DML statement binds to: the target, per-row expressions and RETURNING.
@@ -398,7 +395,7 @@ impl Runner<'_, '_> {
                     }
                 }
                 _ => {
-                    let q = b.query(q)?;
+                    let q = b.insert_source(q)?;
                     if q.columns.len() > targets.len() {
                         return Err(Error::new(
                             ErrorKind::Syntax,
@@ -658,7 +655,10 @@ impl Runner<'_, '_> {
         }
         let mode = self.update_lock_mode(&catalog, &table, &assigned);
         let mut changed = Vec::new();
-        for (rowid, row) in self.scan_table(&table)? {
+        let lookup = pred
+            .as_ref()
+            .and_then(|p| crate::sql::plan::access::choose_index(&table, &catalog.indexes_of(table.oid), p));
+        for (rowid, row) in self.scan_rows(&table, lookup.as_ref())? {
             let Some(combined) = self.lock_target(&table, rowid, row, from_rows.as_deref(), &pred, mode)?
             else {
                 continue;
@@ -704,7 +704,10 @@ impl Runner<'_, '_> {
         };
         let ret = self.returning(&catalog, &del.returning, &scope, params)?;
         let mut deleted = Vec::new();
-        for (rowid, row) in self.scan_table(&table)? {
+        let lookup = pred
+            .as_ref()
+            .and_then(|p| crate::sql::plan::access::choose_index(&table, &catalog.indexes_of(table.oid), p));
+        for (rowid, row) in self.scan_rows(&table, lookup.as_ref())? {
             let mode = LockMode::Update;
             let Some(combined) = self.lock_target(&table, rowid, row, using_rows.as_deref(), &pred, mode)?
             else {

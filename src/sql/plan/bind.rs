@@ -112,9 +112,14 @@ impl<'a> Binder<'a> {
         self.depth -= 1;
     }
 
-    /// The final parameter types: never `Unknown` (uninferable parameters are text).
+    /// The final parameter types: never `Unknown` (uninferable parameters are text), and without
+    /// type modifiers (a parameter assigned to a `varchar(10)` column is `varchar`, as in
+    /// PostgreSQL; the assignment checks the length).
     pub fn param_types(&self) -> Vec<DataType> {
-        self.params.iter().map(|t| if *t == DataType::Unknown { DataType::Text } else { t.clone() }).collect()
+        self.params
+            .iter()
+            .map(|t| if *t == DataType::Unknown { DataType::Text } else { t.without_typmod() })
+            .collect()
     }
 
     /// Coerces `e` of type `from` to `to` for use where `to` is required (implicit casts only);

@@ -30,6 +30,35 @@ impl Binder<'_> {
         r
     }
 
+    /// Binds the source query of INSERT ... SELECT: output columns of unknown type stay unknown
+    /// (PostgreSQL coerces them straight to the target columns), and an output column that is a
+    /// bare untyped parameter is reported through [`Binder::output_param`].
+    pub fn insert_source(&mut self, q: &ast::Query) -> Result<Query> {
+        self.enter()?;
+        let r = self.query_inner(q, false);
+        self.leave();
+        r
+    }
+
+    /// The parameter an output column of `plan` is, when it is a bare `$n`.
+    pub fn output_param(plan: &Plan, column: usize) -> Option<usize> {
+        match plan {
+            Plan::Project(input, exprs) => match exprs.get(column)? {
+                Expr::Param(p) => Some(*p),
+                Expr::Column(c) => Self::output_param(input, *c),
+                _ => None,
+            },
+            Plan::Sort(input, _) | Plan::Distinct(input, _) | Plan::Limit { input, .. } => {
+                Self::output_param(input, column)
+            }
+            Plan::Values(rows) if rows.len() == 1 => match rows[0].get(column)? {
+                Expr::Param(p) => Some(*p),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// Binds a subquery of an expression over `scope` (correlated references allowed).
     pub fn subquery(&mut self, q: &ast::Query, scope: &Scope) -> Result<Query> {
         self.outer.push(scope.clone());
@@ -764,6 +793,8 @@ impl Binder<'_> {
             if lock.is_some() {
                 where_pred = Some(pred.clone());
             }
+            let catalog = self.catalog;
+            plan = super::access::index_filter(plan, &pred, |oid| catalog.indexes_of(oid));
             plan = Plan::Filter(Box::new(plan), pred);
         }
         let group_by: Vec<ast::Expr> = match &s.group_by {

@@ -17,6 +17,7 @@
 //! Depth: the binder counts its recursion and stops at [`MAX_EXPR_DEPTH`] with 54001, so
 //! evaluation (which recurses over bound trees) is bounded too.
 
+pub mod access;
 pub mod bind;
 pub mod bind_dml;
 pub mod bind_expr;
@@ -25,7 +26,7 @@ pub mod bind_query;
 pub mod functions;
 pub mod scope;
 
-use crate::sql::catalog::{IndexDef, TableDef};
+use crate::sql::catalog::TableDef;
 use crate::sql::types::{DataType, Value};
 pub use crate::txn::locks::LockMode;
 
@@ -304,12 +305,13 @@ pub enum SetOpKind {
 pub enum Plan {
     /// One row without columns (SELECT without FROM).
     Single,
-    /// Every row of a table; with `lookup`, only those whose index values equal the expressions.
+    /// The rows of a table: all of them, or with `lookup` those an index scan finds (a superset
+    /// of what the Filter above keeps).
     Scan {
         /// The table.
         table: TableDef,
-        /// An index equality lookup: the index and one expression per leading index column.
-        lookup: Option<(IndexDef, Vec<Expr>)>,
+        /// The index access path ([`access`]), or `None` for a full scan.
+        lookup: Option<access::IndexScan>,
         /// Append the row id (int8) after the columns, for [`Plan::LockRows`].
         rowid: bool,
     },
