@@ -107,6 +107,7 @@ pub fn parse(sql: &str) -> Result<Vec<Parsed>> {
     let tokens = Tokenizer::new(&dialect, sql)
         .tokenize_with_location()
         .map_err(|e| Error::new(ErrorKind::Syntax, tokenizer_message(&e.to_string())))?;
+    let tokens = rewrite_lock_strengths(tokens);
     let mut parser =
         Parser::new(&dialect).with_recursion_limit(RECURSION_LIMIT).with_tokens_with_locations(tokens);
     let mut out = Vec::new();
@@ -128,6 +129,57 @@ pub fn parse(sql: &str) -> Result<Vec<Parsed>> {
         }
     }
     Ok(out)
+}
+
+/// Rewrites `FOR NO KEY UPDATE` / `FOR KEY SHARE` (which sqlparser 0.63 cannot parse) into
+/// `FOR UPDATE` / `FOR SHARE` with a marker as the first `OF` name, which the binder decodes
+/// ([`crate::sql::plan::bind_lock`]): `FOR KEY SHARE OF t` becomes `FOR SHARE OF "<marker>".t`.
+fn rewrite_lock_strengths(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    use crate::sql::plan::bind_lock::{KEY_SHARE_MARKER, NO_KEY_MARKER};
+    let significant: Vec<usize> =
+        (0..tokens.len()).filter(|&i| !matches!(tokens[i].token, Token::Whitespace(_))).collect();
+    let word_at = |n: usize| significant.get(n).and_then(|&i| word(&tokens[i].token));
+    // (position in `significant` of FOR, number of words replaced, strength word, marker)
+    let mut edits = Vec::new();
+    for n in 0..significant.len() {
+        if word_at(n).as_deref() != Some("FOR") {
+            continue;
+        }
+        match (word_at(n + 1).as_deref(), word_at(n + 2).as_deref(), word_at(n + 3).as_deref()) {
+            (Some("NO"), Some("KEY"), Some("UPDATE")) => edits.push((n, 3, "UPDATE", NO_KEY_MARKER)),
+            (Some("KEY"), Some("SHARE"), _) => edits.push((n, 2, "SHARE", KEY_SHARE_MARKER)),
+            _ => {}
+        }
+    }
+    if edits.is_empty() {
+        return tokens;
+    }
+    let mut out = Vec::with_capacity(tokens.len() + 4 * edits.len());
+    let mut next = 0; // next index of `tokens` to copy
+    for (n, words, strength, marker) in edits {
+        let last = significant[n + words];
+        out.extend_from_slice(&tokens[next..=significant[n]]);
+        let span = tokens[last].span;
+        let mk = |t: Token| TokenWithSpan { token: t, span };
+        out.push(mk(Token::Whitespace(sqlparser::tokenizer::Whitespace::Space)));
+        out.push(mk(Token::make_keyword(strength)));
+        out.push(mk(Token::Whitespace(sqlparser::tokenizer::Whitespace::Space)));
+        out.push(mk(Token::make_keyword("OF")));
+        out.push(mk(Token::Whitespace(sqlparser::tokenizer::Whitespace::Space)));
+        out.push(mk(Token::make_word(marker, Some('"'))));
+        next = last + 1;
+        if word_at(n + words + 1).as_deref() == Some("OF") {
+            // `OF t` follows: the marker qualifies the first name.
+            let of = significant[n + words + 1];
+            out.push(mk(Token::Period));
+            next = of + 1;
+            while matches!(tokens.get(next).map(|t| &t.token), Some(Token::Whitespace(_))) {
+                next += 1;
+            }
+        }
+    }
+    out.extend_from_slice(&tokens[next..]);
+    out
 }
 
 fn tokenizer_message(msg: &str) -> String {
@@ -618,6 +670,32 @@ mod tests {
             Parsed::Utility(u) => u,
             other => panic!("{sql}: expected utility, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn lock_strengths_sqlparser_lacks() {
+        use crate::sql::plan::bind_lock::{lock_clauses, LockClause};
+        use crate::sql::plan::{LockMode, LockWaitPolicy};
+        let sql = "select * from t, u for no key update of t nowait for key share skip locked";
+        let Parsed::Statement(s) = one(sql) else { panic!("not a statement") };
+        let Statement::Query(q) = *s else { panic!("not a query") };
+        assert_eq!(
+            lock_clauses(&q),
+            vec![
+                LockClause {
+                    mode: LockMode::NoKeyUpdate,
+                    wait: LockWaitPolicy::NoWait,
+                    of: vec!["t".into()]
+                },
+                LockClause { mode: LockMode::KeyShare, wait: LockWaitPolicy::SkipLocked, of: vec![] },
+            ]
+        );
+        let Parsed::Statement(s) = one("SELECT * FROM t FOR UPDATE") else { panic!("not a statement") };
+        let Statement::Query(q) = *s else { panic!("not a query") };
+        assert_eq!(lock_clauses(&q)[0].mode, LockMode::Update);
+        // Errors after a rewritten clause still point into the original text.
+        let e = parse("select * from t for key share xyz").unwrap_err();
+        assert_eq!(e.position, Some(31), "{e:?}");
     }
 
     #[test]

@@ -679,22 +679,6 @@ impl Transaction {
         self.scan(Bound::Included(prefix.to_vec()), to, direction)
     }
 
-    /// Before inserting a unique key (PostgreSQL's uniqueness check): locks `key`, waiting for a
-    /// concurrent inserter to finish, records SSI conflicts with readers of the key (so a
-    /// serialization failure wins over the unique violation, as in PostgreSQL), and returns the key's
-    /// *latest* value — this transaction's own write, or the newest committed version whatever the
-    /// snapshot — without counting as a read. `Some` means the key is taken (23505).
-    pub fn lock_for_insert(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        if let Some(v) = self.writes.get(key) {
-            return Ok(v.clone());
-        }
-        self.lock(Resource::Key(key.to_vec()), LockMode::Update)?;
-        if self.ssi {
-            self.mgr.ssi.on_write(self.id, key)?;
-        }
-        Ok(self.mgr.newest_version(key)?.and_then(|(_, v)| v))
-    }
-
     /// Writes `key` = `value` (`None` deletes), taking an exclusive lock on the key first. At
     /// REPEATABLE READ and SERIALIZABLE a key changed by a transaction that committed after the
     /// snapshot fails with 40001 (first updater wins); READ COMMITTED callers re-check with
@@ -719,6 +703,50 @@ impl Transaction {
         }
         let prev = self.writes.insert(key.clone(), value);
         self.undo.push((key, prev));
+        Ok(())
+    }
+
+    /// Writes `key` = `value` holding a lock of `mode` on it, without the first-updater-wins check
+    /// of [`Transaction::write`]: for callers that already took the row lock with
+    /// [`Transaction::lock_row`] and decided what a concurrent change means (the SQL layer's
+    /// UPDATE/DELETE, which hold `NoKeyUpdate` when no key column changes, and its index entries,
+    /// whose uniqueness it checks itself against [`Transaction::latest`]).
+    pub fn write_locked(&mut self, key: Vec<u8>, value: Option<Vec<u8>>, mode: LockMode) -> Result<()> {
+        if self.read_only {
+            return Err(Error::new(
+                ErrorKind::ReadOnlySqlTransaction,
+                "cannot execute write in a read-only transaction",
+            ));
+        }
+        if !self.writes.contains_key(&key) {
+            self.lock(Resource::Key(key.clone()), mode)?;
+            if self.ssi {
+                self.mgr.ssi.on_write(self.id, &key)?;
+            }
+        }
+        let prev = self.writes.insert(key.clone(), value);
+        self.undo.push((key, prev));
+        Ok(())
+    }
+
+    /// The newest state of `key` regardless of the snapshot: this transaction's own write, else the
+    /// newest committed version (`None` = absent or deleted). Takes no SIREAD lock: for constraint
+    /// checks made under the key's lock (a unique index entry), which PostgreSQL also makes against
+    /// the newest state rather than the snapshot.
+    pub fn latest(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        if let Some(v) = self.writes.get(key) {
+            return Ok(v.clone());
+        }
+        Ok(self.mgr.newest_version(key)?.and_then(|(_, v)| v))
+    }
+
+    /// SSI's check for a write of `key` that is not going to happen because the statement fails
+    /// (PostgreSQL's `CheckForSerializableConflictIn` before reporting a unique violation): a
+    /// dangerous structure it completes is reported as 40001 in place of the caller's error.
+    pub fn conflict_in(&mut self, key: &[u8]) -> Result<()> {
+        if self.ssi {
+            self.mgr.ssi.on_write(self.id, key)?;
+        }
         Ok(())
     }
 

@@ -10,6 +10,7 @@ use crate::sql::catalog::{
 use crate::sql::context::Notice;
 use crate::sql::engine::QueryResult;
 use crate::sql::plan::bind::Binder;
+use crate::sql::plan::LockMode;
 use crate::sql::types::names;
 use crate::storage::Direction;
 use sqlparser::ast;
@@ -533,7 +534,10 @@ impl Runner<'_, '_> {
         Ok(QueryResult::command("TRUNCATE TABLE"))
     }
 
-    /// Writes the index entry of `row`; 23505 when a unique index already holds its values.
+    /// Adds the index entry of `row`. A unique entry is locked first: an in-progress transaction
+    /// inserting or deleting the same key is waited for (PostgreSQL's unique-key wait), and the
+    /// key is then checked against its newest state, not the snapshot: a committed duplicate is a
+    /// 23505, unless SSI sees a dangerous structure (then 40001, as PostgreSQL reports it).
     pub fn index_insert(
         &mut self,
         table: &TableDef,
@@ -543,30 +547,33 @@ impl Runner<'_, '_> {
     ) -> Result<()> {
         let vals: Vec<_> = index.columns.iter().map(|c| row[*c].clone()).collect();
         let has_null = vals.iter().any(|v| v.is_null());
+        let entry = Some(rowid.to_le_bytes().to_vec());
         if index.unique && !has_null {
             let key = Key::Index(index.oid, &vals, None).encode();
-            let existing = self.ctx.txn.lock_for_insert(&key)?;
-            let taken = existing.as_deref().is_some_and(|v| v != rowid.to_le_bytes().as_slice());
-            if taken {
-                let cols: Vec<String> =
-                    index.columns.iter().map(|c| table.columns[*c].name.clone()).collect();
-                let shown: Vec<String> =
-                    vals.iter().map(|v| v.to_text(&self.fmt).unwrap_or_else(|| "null".into())).collect();
-                return Err(Error::new(
-                    ErrorKind::UniqueViolation,
-                    format!("duplicate key value violates unique constraint \"{}\"", index.name),
-                )
-                .with_detail(format!(
-                    "Key ({})=({}) already exists.",
-                    cols.join(", "),
-                    shown.join(", ")
-                )));
+            self.ctx.txn.lock_row(&key, LockMode::Update)?;
+            if let Some(existing) = self.ctx.txn.latest(&key)? {
+                if decode_index_entry(&existing)? != rowid {
+                    self.ctx.txn.conflict_in(&key)?;
+                    self.ctx.txn.conflict_in(&Key::Row(table.oid, rowid).encode())?;
+                    let cols: Vec<String> =
+                        index.columns.iter().map(|c| table.columns[*c].name.clone()).collect();
+                    let shown: Vec<String> =
+                        vals.iter().map(|v| v.to_text(&self.fmt).unwrap_or_else(|| "null".into())).collect();
+                    return Err(Error::new(
+                        ErrorKind::UniqueViolation,
+                        format!("duplicate key value violates unique constraint \"{}\"", index.name),
+                    )
+                    .with_detail(format!(
+                        "Key ({})=({}) already exists.",
+                        cols.join(", "),
+                        shown.join(", ")
+                    )));
+                }
             }
-            self.ctx.txn.write(key, Some(rowid.to_le_bytes().to_vec()))
+            self.ctx.txn.write_locked(key, entry, LockMode::Update)
         } else {
-            self.ctx
-                .txn
-                .write(Key::Index(index.oid, &vals, Some(rowid)).encode(), Some(rowid.to_le_bytes().to_vec()))
+            let key = Key::Index(index.oid, &vals, Some(rowid)).encode();
+            self.ctx.txn.write_locked(key, entry, LockMode::Update)
         }
     }
 
@@ -584,6 +591,12 @@ impl Runner<'_, '_> {
         } else {
             Key::Index(index.oid, &vals, Some(rowid))
         };
-        self.ctx.txn.write(key.encode(), None)
+        self.ctx.txn.write_locked(key.encode(), None, LockMode::Update)
     }
+}
+
+/// Decodes an index entry's value: the row id.
+pub fn decode_index_entry(v: &[u8]) -> Result<u64> {
+    let b: [u8; 8] = v.try_into().map_err(|_| Error::new(ErrorKind::Corrupt, "malformed index entry"))?;
+    Ok(u64::from_le_bytes(b))
 }

@@ -29,28 +29,11 @@ pub(crate) fn describe(
             let (q, params) = bind_query(catalog, q, hints, fmt)?;
             Ok(Described { params, columns: Some(columns_of(&q.columns)) })
         }
-        Statement::Insert(ins) => {
-            dml_describe(catalog, ins.returning.as_ref(), hints, fmt, || match &ins.table {
-                sqlparser::ast::TableObject::TableName(n) => Some(n.clone()),
-                _ => None,
-            })
+        Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => {
+            let mut b = crate::sql::plan::bind::Binder::new(catalog, hints, fmt);
+            let columns = b.describe_dml(s)?;
+            Ok(Described { params: b.param_types(), columns: columns.as_deref().map(columns_of) })
         }
-        Statement::Update(up) => {
-            dml_describe(catalog, up.returning.as_ref(), hints, fmt, || match &up.table.relation {
-                sqlparser::ast::TableFactor::Table { name, .. } => Some(name.clone()),
-                _ => None,
-            })
-        }
-        Statement::Delete(del) => dml_describe(catalog, del.returning.as_ref(), hints, fmt, || {
-            let from = match &del.from {
-                sqlparser::ast::FromTable::WithFromKeyword(f)
-                | sqlparser::ast::FromTable::WithoutKeyword(f) => f,
-            };
-            match from.first().map(|t| &t.relation) {
-                Some(sqlparser::ast::TableFactor::Table { name, .. }) => Some(name.clone()),
-                _ => None,
-            }
-        }),
         _ => Ok(Described {
             params: hints
                 .iter()
@@ -59,27 +42,6 @@ pub(crate) fn describe(
             columns: None,
         }),
     }
-}
-
-/// Parameter types of a DML statement are learned when it runs; RETURNING columns over the
-/// target table are described here.
-fn dml_describe(
-    catalog: &Catalog,
-    returning: Option<&Vec<sqlparser::ast::SelectItem>>,
-    hints: &[DataType],
-    fmt: crate::sql::types::FormatContext,
-    table: impl Fn() -> Option<sqlparser::ast::ObjectName>,
-) -> Result<Described> {
-    let mut b = crate::sql::plan::bind::Binder::new(catalog, hints, fmt);
-    let columns = match (returning, table()) {
-        (Some(items), Some(name)) => {
-            let t = b.target_table(&name)?;
-            let scope = crate::sql::plan::bind::Binder::table_scope(&t, &t.name);
-            Some(columns_of(&b.returning(items, &scope)?.1))
-        }
-        _ => None,
-    };
-    Ok(Described { params: b.param_types(), columns })
 }
 
 impl Runner<'_, '_> {

@@ -11,7 +11,9 @@ pub mod dml;
 pub mod eval;
 pub mod ops;
 pub mod query;
+pub mod rowlock;
 pub mod scalar;
+pub mod scan;
 pub mod window;
 pub mod write;
 

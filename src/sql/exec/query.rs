@@ -86,27 +86,62 @@ impl Runner<'_, '_> {
         }
     }
 
+    /// Evaluates LIMIT (None = ALL) and OFFSET, with PostgreSQL's errors for negative counts.
+    fn limit_offset(
+        &mut self,
+        limit: &Option<crate::sql::plan::Expr>,
+        offset: &Option<crate::sql::plan::Expr>,
+    ) -> Result<(Option<usize>, usize)> {
+        let lim = match limit {
+            Some(e) => match self.eval(e, &[])? {
+                Value::Null => None,
+                v => {
+                    let n = super::ops::as_i64(&v).unwrap_or(0);
+                    if n < 0 {
+                        return Err(Error::new(
+                            ErrorKind::InvalidRowCountInLimit,
+                            "LIMIT must not be negative",
+                        ));
+                    }
+                    Some(n as usize)
+                }
+            },
+            None => None,
+        };
+        let off = match offset {
+            Some(e) => {
+                let n = super::ops::as_i64(&self.eval(e, &[])?).unwrap_or(0);
+                if n < 0 {
+                    return Err(Error::new(
+                        ErrorKind::InvalidRowCountInResultOffset,
+                        "OFFSET must not be negative",
+                    ));
+                }
+                n as usize
+            }
+            None => 0,
+        };
+        Ok((lim, off))
+    }
+
     /// Runs a plan to completion.
     pub fn run(&mut self, plan: &Plan) -> Result<Vec<Row>> {
         self.ctx.wait.check()?;
         Ok(match plan {
             Plan::Single => vec![vec![]],
-            Plan::Scan { table, lookup } => match lookup {
-                None => self.scan_table(table)?.into_iter().map(|(_, r)| r).collect(),
-                Some((index, exprs)) => {
-                    let vals = self.eval_row(exprs, &[])?;
-                    if vals.iter().any(|v| v.is_null()) {
-                        return Ok(vec![]);
-                    }
-                    let mut out = Vec::new();
-                    for id in self.index_lookup(index.oid, &vals)? {
-                        if let Some(r) = self.fetch_row(table, id)? {
-                            out.push(r);
-                        }
-                    }
-                    out
+            Plan::Scan { table, lookup, rowid } => {
+                let rows = self.scan_rows(table, lookup.as_ref())?;
+                if *rowid {
+                    rows.into_iter()
+                        .map(|(id, mut r)| {
+                            r.push(Value::Int8(id as i64));
+                            r
+                        })
+                        .collect()
+                } else {
+                    rows.into_iter().map(|(_, r)| r).collect()
                 }
-            },
+            }
             Plan::Values(rows) => {
                 let mut out = Vec::with_capacity(rows.len());
                 for r in rows {
@@ -177,37 +212,16 @@ impl Runner<'_, '_> {
                 out
             }
             Plan::Limit { input, limit, offset } => {
-                let lim = match limit {
-                    Some(e) => match self.eval(e, &[])? {
-                        Value::Null => None,
-                        v => {
-                            let n = super::ops::as_i64(&v).unwrap_or(0);
-                            if n < 0 {
-                                return Err(Error::new(
-                                    ErrorKind::InvalidRowCountInLimit,
-                                    "LIMIT must not be negative",
-                                ));
-                            }
-                            Some(n as usize)
-                        }
-                    },
-                    None => None,
-                };
-                let off = match offset {
-                    Some(e) => {
-                        let n = super::ops::as_i64(&self.eval(e, &[])?).unwrap_or(0);
-                        if n < 0 {
-                            return Err(Error::new(
-                                ErrorKind::InvalidRowCountInResultOffset,
-                                "OFFSET must not be negative",
-                            ));
-                        }
-                        n as usize
-                    }
-                    None => 0,
-                };
+                let (lim, off) = self.limit_offset(limit, offset)?;
                 let rows = self.run(input)?;
                 rows.into_iter().skip(off).take(lim.unwrap_or(usize::MAX)).collect()
+            }
+            Plan::LockRows { input, base, predicate, project, targets, limit, offset } => {
+                let (lim, off) = self.limit_offset(limit, offset)?;
+                let rows = self.run(input)?;
+                let spec = super::rowlock::LockSpec { base: *base, predicate, project, targets };
+                let want = lim.map(|l| l.saturating_add(off));
+                self.lock_rows(rows, &spec, want)?.into_iter().skip(off).collect()
             }
             Plan::SetOp { kind, all, left, right } => {
                 let l = self.run(left)?;

@@ -226,3 +226,53 @@ fn ddl_and_dml() {
     assert_eq!(s.rows("SELECT * FROM p"), "ERROR 42P01 relation \"p\" does not exist");
     assert_eq!(s.rows("DROP TABLE IF EXISTS p"), "");
 }
+
+impl TestSession {
+    /// The parameter types `prepare` infers for `sql` when the client sends none (node `pg`).
+    pub fn param_types(&mut self, sql: &str) -> String {
+        let stmt = crate::sql::engine::parse_one(sql).expect("parses");
+        let db = self.cluster.database("postgres").expect("postgres db");
+        let mut txn = db.txn.begin(1, IsolationLevel::ReadCommitted, false);
+        txn.begin_statement().expect("snapshot");
+        let mut notices = Vec::new();
+        let mut ctx = ExecContext {
+            txn: &mut txn,
+            db: &db,
+            cluster: &self.cluster,
+            settings: &mut self.settings,
+            pid: 1,
+            user: "postgres",
+            wait: WaitOptions::default(),
+            notices: &mut notices,
+        };
+        match prepare(&mut ctx, &stmt, &[]) {
+            Ok(p) => p.param_types.iter().map(|t| t.name()).collect::<Vec<_>>().join(","),
+            Err(e) => format!("ERROR {} {}", e.sqlstate(), e.message),
+        }
+    }
+}
+
+#[test]
+fn dml_parameters_take_their_types_from_the_context() {
+    let mut s = TestSession::new();
+    s.rows("CREATE TABLE p (id int8 PRIMARY KEY, name varchar(10), price numeric, at date)");
+    s.rows("CREATE TABLE q (pid int8, qty int2)");
+    assert_eq!(
+        s.param_types("INSERT INTO p VALUES ($1, $2, $3, $4)"),
+        "bigint,character varying,numeric,date"
+    );
+    assert_eq!(s.param_types("INSERT INTO p (price, id) VALUES ($1, $2), ($3, 1)"), "numeric,bigint,numeric");
+    assert_eq!(
+        s.param_types("UPDATE p SET name = $2, price = price * $3 WHERE id = $1 RETURNING $4::int4"),
+        "bigint,character varying,numeric,integer"
+    );
+    assert_eq!(s.param_types("DELETE FROM p USING q WHERE p.id = q.pid AND q.qty > $1"), "smallint");
+    assert_eq!(
+        s.param_types(
+            "INSERT INTO p VALUES ($1, 'x') ON CONFLICT (id) DO UPDATE SET at = $2 WHERE p.price < $3"
+        ),
+        "bigint,date,numeric"
+    );
+    assert_eq!(s.param_types("INSERT INTO q SELECT $1, 3"), "bigint");
+    assert_eq!(s.param_types("UPDATE p SET at = DEFAULT WHERE name LIKE $1"), "text");
+}

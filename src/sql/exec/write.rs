@@ -3,23 +3,22 @@
 //! (23503, with ON DELETE CASCADE) — each with PostgreSQL's message and `Failing row contains`
 //! / `Key (...)=(...)` detail. Rows keep their row id across UPDATE, whatever changes.
 
+use super::rowlock::Locked;
 use super::{Row, Runner};
 use crate::error::{Error, ErrorKind, Result};
 use crate::sql::catalog::keys::Key;
 use crate::sql::catalog::{self, rowcodec, ForeignKeyDef, TableDef};
 use crate::sql::engine::{columns_of, parse_expr, QueryResult};
 use crate::sql::plan::bind::Binder;
+use crate::sql::plan::bind_dml::is_default;
 use crate::sql::plan::scope::Scope;
-use crate::sql::plan::{Expr, OutputColumn};
+use crate::sql::plan::{Expr, LockMode, LockWaitPolicy, OutputColumn};
 use crate::sql::types::{DataType, Value};
+use crate::txn::mvcc::{concurrent_update_error, RowLock};
 use sqlparser::ast;
 
 fn ident(n: &ast::ObjectName) -> String {
     n.0.last().map(|p| p.to_string().trim_matches('"').to_string()).unwrap_or_default()
-}
-
-fn is_default(e: &ast::Expr) -> bool {
-    matches!(e, ast::Expr::Identifier(i) if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("default"))
 }
 
 /// What a DML statement binds to: the target, per-row expressions and RETURNING.
@@ -152,8 +151,26 @@ impl Runner<'_, '_> {
             .collect())
     }
 
-    fn write_row(&mut self, table: &TableDef, rowid: u64, row: &[Value]) -> Result<()> {
-        self.ctx.txn.write(Key::Row(table.oid, rowid).encode(), Some(rowcodec::encode_row(row)))
+    /// Writes a row version holding its lock in `mode` (taken before by [`Runner::lock_row`] for
+    /// an existing row).
+    fn write_row(&mut self, table: &TableDef, rowid: u64, row: &[Value], mode: LockMode) -> Result<()> {
+        let key = Key::Row(table.oid, rowid).encode();
+        self.ctx.txn.write_locked(key, Some(rowcodec::encode_row(row)), mode)
+    }
+
+    /// The lock strength of an UPDATE: `Update` when it assigns a column of a unique index (a key
+    /// a foreign key may reference), else `NoKeyUpdate`.
+    fn update_lock_mode(&self, catalog: &catalog::Catalog, table: &TableDef, assigned: &[usize]) -> LockMode {
+        let key_column = catalog
+            .indexes_of(table.oid)
+            .iter()
+            .filter(|ix| ix.unique)
+            .any(|ix| ix.columns.iter().any(|c| assigned.contains(c)));
+        if key_column {
+            LockMode::Update
+        } else {
+            LockMode::NoKeyUpdate
+        }
     }
 
     fn insert_row(&mut self, catalog: &catalog::Catalog, table: &TableDef, row: Row) -> Result<Row> {
@@ -161,7 +178,7 @@ impl Runner<'_, '_> {
         let rowid = catalog::new_rowid(&self.ctx.db.txn, table.oid)?;
         // The row before its index entries, as PostgreSQL writes the heap before the indexes: the
         // row's SSI conflict check comes first, so a serialization failure wins over 23505.
-        self.write_row(table, rowid, &row)?;
+        self.write_row(table, rowid, &row, LockMode::Update)?;
         for ix in catalog.indexes_of(table.oid) {
             self.index_insert(table, &ix, &row, rowid)?;
         }
@@ -175,6 +192,7 @@ impl Runner<'_, '_> {
         rowid: u64,
         old: &[Value],
         new: Row,
+        mode: LockMode,
     ) -> Result<Row> {
         self.check_row(catalog, table, &new)?;
         for (child, fk) in catalog.referencing(table.oid) {
@@ -186,12 +204,22 @@ impl Runner<'_, '_> {
                 return Err(self.still_referenced(table, &child, &fk, old));
             }
         }
-        for ix in catalog.indexes_of(table.oid) {
-            self.index_delete(&ix, old, rowid)?;
+        // Entries whose values did not change stay as they are.
+        let moved: Vec<_> = catalog
+            .indexes_of(table.oid)
+            .into_iter()
+            .filter(|ix| {
+                let o: Vec<Value> = ix.columns.iter().map(|c| old[*c].clone()).collect();
+                let n: Vec<Value> = ix.columns.iter().map(|c| new[*c].clone()).collect();
+                crate::sql::types::keyenc::encode_all(&o) != crate::sql::types::keyenc::encode_all(&n)
+            })
+            .collect();
+        for ix in &moved {
+            self.index_delete(ix, old, rowid)?;
         }
-        self.write_row(table, rowid, &new)?;
-        for ix in catalog.indexes_of(table.oid) {
-            self.index_insert(table, &ix, &new, rowid)?;
+        self.write_row(table, rowid, &new, mode)?;
+        for ix in &moved {
+            self.index_insert(table, ix, &new, rowid)?;
         }
         Ok(new)
     }
@@ -369,7 +397,7 @@ impl Runner<'_, '_> {
                     }
                 }
                 _ => {
-                    let q = b.query(q)?;
+                    let q = b.insert_source(q)?;
                     if q.columns.len() > targets.len() {
                         return Err(Error::new(
                             ErrorKind::Syntax,
@@ -419,7 +447,8 @@ impl Runner<'_, '_> {
                 }
             }
             if let Some(oc) = &on_conflict {
-                if let Some((rowid, old)) = self.find_conflict(&catalog, &table, &row)? {
+                let lock = matches!(oc.action, ast::OnConflictAction::DoUpdate(_));
+                if let Some((rowid, old)) = self.find_conflict(&catalog, &table, &row, lock)? {
                     match &oc.action {
                         ast::OnConflictAction::DoNothing => continue,
                         ast::OnConflictAction::DoUpdate(du) => {
@@ -444,7 +473,8 @@ impl Runner<'_, '_> {
                                 &old,
                                 params,
                             )?;
-                            let new = self.update_row(&catalog, &table, rowid, &old, new)?;
+                            let new =
+                                self.update_row(&catalog, &table, rowid, &old, new, LockMode::Update)?;
                             written.push(new);
                             continue;
                         }
@@ -457,21 +487,44 @@ impl Runner<'_, '_> {
         self.result("INSERT", n, ret, written)
     }
 
+    /// ON CONFLICT: the existing row whose unique key equals `row`'s, as PostgreSQL finds it.
+    /// Each unique entry is locked first, so an in-progress inserter of the same key is waited for;
+    /// a conflicting row committed after the snapshot is a 40001 at REPEATABLE READ and
+    /// SERIALIZABLE, and is used (newest version) at READ COMMITTED. With `lock` (DO UPDATE) the
+    /// row itself is locked FOR UPDATE.
     fn find_conflict(
         &mut self,
         catalog: &catalog::Catalog,
         table: &TableDef,
         row: &[Value],
+        lock: bool,
     ) -> Result<Option<(u64, Row)>> {
         for ix in catalog.indexes_of(table.oid).into_iter().filter(|i| i.unique) {
             let vals: Vec<Value> = ix.columns.iter().map(|c| row[*c].clone()).collect();
             if vals.iter().any(|v| v.is_null()) {
                 continue;
             }
-            if let Some(id) = self.index_lookup(ix.oid, &vals)?.into_iter().next() {
-                if let Some(r) = self.fetch_row(table, id)? {
-                    return Ok(Some((id, r)));
+            let key = Key::Index(ix.oid, &vals, None).encode();
+            let entry_lock = self.ctx.txn.lock_row(&key, LockMode::Update)?;
+            let Some(entry) = self.ctx.txn.latest(&key)? else { continue };
+            let id = super::ddl::decode_index_entry(&entry)?;
+            if matches!(entry_lock, RowLock::Changed(_))
+                && self.ctx.txn.isolation().uses_transaction_snapshot()
+            {
+                return Err(concurrent_update_error(false));
+            }
+            if !lock {
+                // DO NOTHING needs only to know that the row exists.
+                return Ok(Some((id, Vec::new())));
+            }
+            match self.lock_row(table, id, LockMode::Update, LockWaitPolicy::Wait)? {
+                Locked::Current => {
+                    if let Some(r) = self.fetch_row(table, id)? {
+                        return Ok(Some((id, r)));
+                    }
                 }
+                Locked::Newer(r) => return Ok(Some((id, r))),
+                Locked::Gone | Locked::Skipped => {}
             }
         }
         Ok(None)
@@ -513,6 +566,65 @@ impl Runner<'_, '_> {
         Ok(new)
     }
 
+    /// Finds the first combination of a target row with a FROM/USING row (or the row alone) that
+    /// satisfies `pred`, locks the target row in `mode` and returns the combination, re-checked
+    /// against the newest version when a concurrent transaction changed the row (EvalPlanQual, at
+    /// READ COMMITTED). `None`: the row does not qualify, or was deleted meanwhile.
+    fn lock_target(
+        &mut self,
+        table: &TableDef,
+        rowid: u64,
+        row: Row,
+        others: Option<&[Row]>,
+        pred: &Option<Expr>,
+        mode: LockMode,
+    ) -> Result<Option<Row>> {
+        let width = table.columns.len();
+        let mut target = row;
+        let mut locked = false;
+        let candidates: Vec<&[Value]> = match others {
+            None => vec![&[]],
+            Some(rows) => rows.iter().map(|r| r.as_slice()).collect(),
+        };
+        for other in candidates {
+            self.tick()?;
+            let mut combined = target.clone();
+            combined.extend_from_slice(other);
+            if let Some(p) = pred {
+                if !self.check(p, &combined)? {
+                    continue;
+                }
+            }
+            if locked {
+                return Ok(Some(combined));
+            }
+            locked = true;
+            match self.lock_row(table, rowid, mode, LockWaitPolicy::Wait)? {
+                Locked::Current => match self.fetch_row(table, rowid)? {
+                    Some(current) => {
+                        combined.splice(..width, current);
+                        return Ok(Some(combined));
+                    }
+                    None => return Ok(None),
+                },
+                Locked::Gone | Locked::Skipped => return Ok(None),
+                Locked::Newer(newest) => {
+                    // EvalPlanQual: the newest version must qualify, with the same other row or
+                    // with a later one.
+                    target = newest;
+                    combined.splice(..width, target.iter().cloned());
+                    if let Some(p) = pred {
+                        if !self.check(p, &combined)? {
+                            continue;
+                        }
+                    }
+                    return Ok(Some(combined));
+                }
+            }
+        }
+        Ok(None)
+    }
+
     /// UPDATE.
     pub fn update(&mut self, up: &ast::Update, params: &[DataType]) -> Result<QueryResult> {
         let catalog = self.catalog.clone();
@@ -537,34 +649,28 @@ impl Runner<'_, '_> {
             None => None,
         };
         let ret = self.returning(&catalog, &up.returning, &scope, params)?;
-        let mut changed = Vec::new();
-        let mut done = std::collections::HashSet::new();
-        for (rowid, row) in self.scan_table(&table)? {
-            let candidates: Vec<Row> = match &from_rows {
-                None => vec![row.clone()],
-                Some(fr) => {
-                    fr.iter().map(|f| row.iter().cloned().chain(f.iter().cloned()).collect()).collect()
-                }
-            };
-            for combined in candidates {
-                self.tick()?;
-                if let Some(p) = &pred {
-                    if !self.check(p, &combined)? {
-                        continue;
-                    }
-                }
-                if !done.insert(rowid) {
-                    break;
-                }
-                let current = self.fetch_row(&table, rowid)?.unwrap_or(row.clone());
-                let new =
-                    self.assign(&catalog, &table, &up.assignments, &scope, &combined, &current, params)?;
-                let new = self.update_row(&catalog, &table, rowid, &current, new)?;
-                let mut out = new;
-                out.extend(combined.into_iter().skip(table.columns.len()));
-                changed.push(out);
-                break;
+        let mut assigned = Vec::new();
+        for a in &up.assignments {
+            if let ast::AssignmentTarget::ColumnName(n) = &a.target {
+                assigned.extend(table.column_index(&ident(n)));
             }
+        }
+        let mode = self.update_lock_mode(&catalog, &table, &assigned);
+        let mut changed = Vec::new();
+        let lookup = pred
+            .as_ref()
+            .and_then(|p| crate::sql::plan::access::choose_index(&table, &catalog.indexes_of(table.oid), p));
+        for (rowid, row) in self.scan_rows(&table, lookup.as_ref())? {
+            let Some(combined) = self.lock_target(&table, rowid, row, from_rows.as_deref(), &pred, mode)?
+            else {
+                continue;
+            };
+            let current = combined[..table.columns.len()].to_vec();
+            let new = self.assign(&catalog, &table, &up.assignments, &scope, &combined, &current, params)?;
+            let new = self.update_row(&catalog, &table, rowid, &current, new, mode)?;
+            let mut out = new;
+            out.extend(combined.into_iter().skip(table.columns.len()));
+            changed.push(out);
         }
         let n = changed.len() as u64;
         self.result("UPDATE", n, ret, changed)
@@ -600,27 +706,18 @@ impl Runner<'_, '_> {
         };
         let ret = self.returning(&catalog, &del.returning, &scope, params)?;
         let mut deleted = Vec::new();
-        for (rowid, row) in self.scan_table(&table)? {
-            let candidates: Vec<Row> = match &using_rows {
-                None => vec![row.clone()],
-                Some(ur) => {
-                    ur.iter().map(|f| row.iter().cloned().chain(f.iter().cloned()).collect()).collect()
-                }
+        let lookup = pred
+            .as_ref()
+            .and_then(|p| crate::sql::plan::access::choose_index(&table, &catalog.indexes_of(table.oid), p));
+        for (rowid, row) in self.scan_rows(&table, lookup.as_ref())? {
+            let mode = LockMode::Update;
+            let Some(combined) = self.lock_target(&table, rowid, row, using_rows.as_deref(), &pred, mode)?
+            else {
+                continue;
             };
-            for combined in candidates {
-                self.tick()?;
-                if let Some(p) = &pred {
-                    if !self.check(p, &combined)? {
-                        continue;
-                    }
-                }
-                if self.fetch_row(&table, rowid)?.is_none() {
-                    break;
-                }
-                self.delete_row(&catalog, &table, rowid, &row, 0)?;
-                deleted.push(combined);
-                break;
-            }
+            let current = combined[..table.columns.len()].to_vec();
+            self.delete_row(&catalog, &table, rowid, &current, 0)?;
+            deleted.push(combined);
         }
         let n = deleted.len() as u64;
         self.result("DELETE", n, ret, deleted)

@@ -70,6 +70,10 @@ pub struct Binder<'a> {
     pub saw_aggregate: bool,
     /// Next CTE id.
     pub next_cte: usize,
+    /// Locking clauses of the query whose SELECT is about to be bound (taken by that SELECT).
+    pub pending_lock: Option<Vec<super::bind_lock::LockClause>>,
+    /// Base-table scans of the FROM clause being bound carry their row ids (locking SELECT).
+    pub want_rowids: bool,
 }
 
 impl<'a> Binder<'a> {
@@ -87,6 +91,8 @@ impl<'a> Binder<'a> {
             windows: None,
             saw_aggregate: false,
             next_cte: 0,
+            pending_lock: None,
+            want_rowids: false,
         }
     }
 
@@ -106,9 +112,14 @@ impl<'a> Binder<'a> {
         self.depth -= 1;
     }
 
-    /// The final parameter types: never `Unknown` (uninferable parameters are text).
+    /// The final parameter types: never `Unknown` (uninferable parameters are text), and without
+    /// type modifiers (a parameter assigned to a `varchar(10)` column is `varchar`, as in
+    /// PostgreSQL; the assignment checks the length).
     pub fn param_types(&self) -> Vec<DataType> {
-        self.params.iter().map(|t| if *t == DataType::Unknown { DataType::Text } else { t.clone() }).collect()
+        self.params
+            .iter()
+            .map(|t| if *t == DataType::Unknown { DataType::Text } else { t.without_typmod() })
+            .collect()
     }
 
     /// Coerces `e` of type `from` to `to` for use where `to` is required (implicit casts only);

@@ -4,6 +4,7 @@
 
 use super::bind::{AggState, Binder, CteDef, WindowState};
 use super::bind_expr::column_name;
+use super::bind_lock::{attach_limit, lock_clauses, not_allowed, rowid_column, strength_name};
 use super::functions;
 use super::scope::{Scope, ScopeColumn};
 use super::{BinOp, Expr, JoinKind, OutputColumn, Plan, Query, SetOpKind, SortKey};
@@ -27,6 +28,35 @@ impl Binder<'_> {
         let r = self.query_inner(q, true);
         self.leave();
         r
+    }
+
+    /// Binds the source query of INSERT ... SELECT: output columns of unknown type stay unknown
+    /// (PostgreSQL coerces them straight to the target columns), and an output column that is a
+    /// bare untyped parameter is reported through [`Binder::output_param`].
+    pub fn insert_source(&mut self, q: &ast::Query) -> Result<Query> {
+        self.enter()?;
+        let r = self.query_inner(q, false);
+        self.leave();
+        r
+    }
+
+    /// The parameter an output column of `plan` is, when it is a bare `$n`.
+    pub fn output_param(plan: &Plan, column: usize) -> Option<usize> {
+        match plan {
+            Plan::Project(input, exprs) => match exprs.get(column)? {
+                Expr::Param(p) => Some(*p),
+                Expr::Column(c) => Self::output_param(input, *c),
+                _ => None,
+            },
+            Plan::Sort(input, _) | Plan::Distinct(input, _) | Plan::Limit { input, .. } => {
+                Self::output_param(input, column)
+            }
+            Plan::Values(rows) if rows.len() == 1 => match rows[0].get(column)? {
+                Expr::Param(p) => Some(*p),
+                _ => None,
+            },
+            _ => None,
+        }
     }
 
     /// Binds a subquery of an expression over `scope` (correlated references allowed).
@@ -68,12 +98,22 @@ impl Binder<'_> {
                 return Err(unsupported("LIMIT offset, count"))
             }
         };
-        if !q.locks.is_empty() {
-            // FOR UPDATE / FOR SHARE: rows are not locked yet (single writer); accepted.
-        }
+        let locks = lock_clauses(q);
         let result = (|| {
             let mut query = match q.body.as_ref() {
-                ast::SetExpr::Select(s) => self.select(s, &order)?,
+                ast::SetExpr::Select(s) => {
+                    self.pending_lock = (!locks.is_empty()).then(|| locks.clone());
+                    self.select(s, &order)?
+                }
+                ast::SetExpr::Values(_) if !locks.is_empty() => {
+                    return Err(Error::new(
+                        ErrorKind::FeatureNotSupported,
+                        format!("{} cannot be applied to VALUES", strength_name(locks[0].mode)),
+                    ))
+                }
+                ast::SetExpr::SetOperation { .. } if !locks.is_empty() => {
+                    return Err(not_allowed(&locks, "UNION/INTERSECT/EXCEPT"))
+                }
                 body => {
                     let mut query = self.set_expr(body)?;
                     if !order.is_empty() {
@@ -117,7 +157,9 @@ impl Binder<'_> {
                 };
                 let limit = bind_count(self, &limit)?;
                 let offset = bind_count(self, &offset)?;
-                query.plan = Plan::Limit { input: Box::new(query.plan), limit, offset };
+                if locks.is_empty() || !attach_limit(&mut query.plan, &limit, &offset) {
+                    query.plan = Plan::Limit { input: Box::new(query.plan), limit, offset };
+                }
             }
             if resolve_unknown {
                 for c in &mut query.columns {
@@ -546,8 +588,12 @@ impl Binder<'_> {
                                 merged: false,
                             })
                             .collect();
-                        let scope = self.alias_scope(alias, &tname, cols)?;
-                        Ok((Plan::Scan { table: t, lookup: None }, scope))
+                        let mut scope = self.alias_scope(alias, &tname, cols)?;
+                        let rowid = self.want_rowids;
+                        if rowid {
+                            scope.columns.push(rowid_column(t.oid));
+                        }
+                        Ok((Plan::Scan { table: t, lookup: None, rowid }, scope))
                     }
                     Some(Object::View(v)) => {
                         let v = v.clone();
@@ -732,7 +778,12 @@ impl Binder<'_> {
     }
 
     fn select(&mut self, s: &ast::Select, order: &[ast::OrderByExpr]) -> Result<Query> {
-        let (mut plan, scope) = self.from(&s.from)?;
+        let lock = self.pending_lock.take();
+        let saved = std::mem::replace(&mut self.want_rowids, lock.is_some());
+        let from = self.from(&s.from);
+        self.want_rowids = saved;
+        let (mut plan, scope) = from?;
+        let mut where_pred = None;
         if let Some(w) = &s.selection {
             let saved = self.windows.take();
             let r = self.predicate(w, &scope, "WHERE");
@@ -745,6 +796,11 @@ impl Binder<'_> {
                 }
             })?;
             self.saw_aggregate = false;
+            if lock.is_some() {
+                where_pred = Some(pred.clone());
+            }
+            let catalog = self.catalog;
+            plan = super::access::index_filter(plan, &pred, |oid| catalog.indexes_of(oid));
             plan = Plan::Filter(Box::new(plan), pred);
         }
         let group_by: Vec<ast::Expr> = match &s.group_by {
@@ -761,6 +817,23 @@ impl Binder<'_> {
             other => other?,
         };
         let SelectList { exprs, columns, hidden, agg, windows, distinct_on } = bound;
+        if let Some(l) = &lock {
+            if s.distinct.is_some() {
+                return Err(not_allowed(l, "DISTINCT clause"));
+            }
+            if !group_by.is_empty() {
+                return Err(not_allowed(l, "GROUP BY clause"));
+            }
+            if s.having.is_some() {
+                return Err(not_allowed(l, "HAVING clause"));
+            }
+            if agg.is_some() {
+                return Err(not_allowed(l, "aggregate functions"));
+            }
+            if !windows.is_empty() {
+                return Err(not_allowed(l, "window functions"));
+            }
+        }
         if let Some(agg) = agg {
             let having = agg.1;
             plan = Plan::Aggregate { input: Box::new(plan), group_by: agg.0.groups, aggs: agg.0.aggs };
@@ -811,6 +884,27 @@ impl Binder<'_> {
                 Some(Some(keys))
             }
         };
+        if let Some(l) = &lock {
+            let targets = self.lock_targets(l, &scope)?;
+            let base = all_exprs.len();
+            let mut with_from = all_exprs.clone();
+            with_from.extend((0..scope.len()).map(Expr::Column));
+            plan = Plan::Project(Box::new(plan), with_from);
+            if !sort_keys.is_empty() {
+                plan = Plan::Sort(Box::new(plan), sort_keys);
+            }
+            plan = Plan::LockRows {
+                input: Box::new(plan),
+                base,
+                predicate: where_pred,
+                project: all_exprs,
+                targets,
+                limit: None,
+                offset: None,
+            };
+            plan = Plan::Project(Box::new(plan), (0..visible).map(Expr::Column).collect());
+            return Ok(Query { plan, columns });
+        }
         plan = Plan::Project(Box::new(plan), all_exprs.clone());
         if !sort_keys.is_empty() {
             plan = Plan::Sort(Box::new(plan), sort_keys);

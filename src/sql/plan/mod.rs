@@ -17,15 +17,18 @@
 //! Depth: the binder counts its recursion and stops at [`MAX_EXPR_DEPTH`] with 54001, so
 //! evaluation (which recurses over bound trees) is bounded too.
 
+pub mod access;
 pub mod bind;
 pub mod bind_dml;
 pub mod bind_expr;
+pub mod bind_lock;
 pub mod bind_query;
 pub mod functions;
 pub mod scope;
 
-use crate::sql::catalog::{IndexDef, TableDef};
+use crate::sql::catalog::TableDef;
 use crate::sql::types::{DataType, Value};
+pub use crate::txn::locks::LockMode;
 
 /// Deepest expression or query nesting the binder accepts (deeper: 54001).
 pub const MAX_EXPR_DEPTH: usize = 200;
@@ -302,12 +305,37 @@ pub enum SetOpKind {
 pub enum Plan {
     /// One row without columns (SELECT without FROM).
     Single,
-    /// Every row of a table; with `lookup`, only those whose index values equal the expressions.
+    /// The rows of a table: all of them, or with `lookup` those an index scan finds (a superset
+    /// of what the Filter above keeps).
     Scan {
         /// The table.
         table: TableDef,
-        /// An index equality lookup: the index and one expression per leading index column.
-        lookup: Option<(IndexDef, Vec<Expr>)>,
+        /// The index access path ([`access`]), or `None` for a full scan.
+        lookup: Option<access::IndexScan>,
+        /// Append the row id (int8) after the columns, for [`Plan::LockRows`].
+        rowid: bool,
+    },
+    /// SELECT ... FOR UPDATE / NO KEY UPDATE / SHARE / KEY SHARE: locks the rows of `targets`
+    /// behind each input row, in input order, until `offset + limit` rows are kept (PostgreSQL's
+    /// LockRows sits under Limit and over Sort). Each input row is the projection (`base`
+    /// columns) followed by the FROM row it was computed from; a row changed by a transaction that
+    /// committed after the snapshot is re-checked against `predicate` and re-projected at READ
+    /// COMMITTED (EvalPlanQual), and is a 40001 at REPEATABLE READ and SERIALIZABLE.
+    LockRows {
+        /// The input (projection ++ FROM row).
+        input: Box<Plan>,
+        /// Width of the projection at the front of each input row.
+        base: usize,
+        /// The WHERE clause over the FROM row.
+        predicate: Option<Expr>,
+        /// The projection over the FROM row (recomputed after a re-check).
+        project: Vec<Expr>,
+        /// The tables whose rows are locked.
+        targets: Vec<LockTarget>,
+        /// LIMIT (None = ALL).
+        limit: Option<Expr>,
+        /// OFFSET.
+        offset: Option<Expr>,
     },
     /// VALUES rows.
     Values(Vec<Vec<Expr>>),
@@ -381,6 +409,32 @@ pub enum Plan {
     },
     /// The current work table of a recursive CTE.
     WorkTable(usize),
+}
+
+/// What a locking SELECT does when another transaction holds a conflicting row lock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LockWaitPolicy {
+    /// Wait for it (the default).
+    Wait,
+    /// NOWAIT: fail with 55P03.
+    NoWait,
+    /// SKIP LOCKED: leave the row out.
+    SkipLocked,
+}
+
+/// One table whose rows a [`Plan::LockRows`] locks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LockTarget {
+    /// The table.
+    pub table: TableDef,
+    /// Position of its row id in the FROM row.
+    pub rowid_col: usize,
+    /// Position of its first column in the FROM row.
+    pub first_col: usize,
+    /// The lock strength.
+    pub mode: LockMode,
+    /// NOWAIT / SKIP LOCKED.
+    pub wait: LockWaitPolicy,
 }
 
 /// A result column description produced by binding.
