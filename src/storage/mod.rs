@@ -19,6 +19,7 @@ pub mod btree;
 pub mod logged;
 pub mod memory;
 pub mod prefixed;
+pub mod testfs;
 pub mod wal;
 
 use crate::error::Result;
