@@ -412,11 +412,16 @@ impl Engine for BTreeStore {
         self.tree_scan(from, to, direction, limit)
     }
 
-    fn write(&self, batch: WriteBatch) -> Result<Lsn> {
+    fn check_batch(&self, batch: &WriteBatch) -> Result<()> {
         for wr in &batch.writes {
             let (Write::Put(k, _) | Write::Delete(k)) = wr;
             write::check_key(self.page_size, k)?;
         }
+        Ok(())
+    }
+
+    fn write(&self, batch: WriteBatch) -> Result<Lsn> {
+        self.check_batch(&batch)?;
         let mut w = self.writer.lock();
         self.check_writable()?;
         for (i, wr) in batch.writes.iter().enumerate() {
