@@ -339,4 +339,30 @@ mod tests {
         assert_eq!(e.wal_stats().records, 0);
         assert_eq!(put(&e, 1), 1, "later writes go on");
     }
+
+    #[test]
+    fn sixteen_clients_share_flushes_when_fsync_takes_2ms() {
+        let faults = crate::storage::testfs::faults::Faults::new();
+        faults.delay_syncs(Duration::from_millis(2));
+        let dir = faults.dir(Arc::new(MemDir::new()));
+        let e = Arc::new(open(Arc::new(MemFile::new()), dir));
+        let before = e.wal_stats();
+        let clients: Vec<_> = (0..16u32)
+            .map(|c| {
+                let e = e.clone();
+                std::thread::spawn(move || {
+                    for i in 0..20 {
+                        put(&e, c * 1000 + i);
+                    }
+                })
+            })
+            .collect();
+        for c in clients {
+            c.join().unwrap();
+        }
+        let s = e.wal_stats();
+        let per_flush = (s.records - before.records) as f64 / (s.flushes - before.flushes) as f64;
+        assert_eq!(s.records - before.records, 320);
+        assert!(per_flush >= 4.0, "commits per flush with 16 clients: {per_flush:.1}");
+    }
 }
