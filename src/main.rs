@@ -12,6 +12,7 @@ const USAGE: &str = "usage: ssidb [serve] [--listen HOST:PORT] [--data-dir DIR] 
   --data-dir DIR        data directory (default ./ssidb-data)
   --buffer-pool SIZE    buffer pool size, e.g. 64MB, 1GB (default 128MB)
   --checkpoint-secs N   seconds between checkpoints (default 10)
+  --checkpoint-wal SIZE write-ahead log volume that triggers a checkpoint (default 64MB)
 ";
 
 struct Args {
@@ -19,6 +20,7 @@ struct Args {
     data_dir: String,
     buffer_pool: u64,
     checkpoint_secs: u64,
+    checkpoint_wal: u64,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -27,6 +29,7 @@ fn parse_args() -> Result<Args, String> {
         data_dir: "./ssidb-data".into(),
         buffer_pool: 128 << 20,
         checkpoint_secs: 10,
+        checkpoint_wal: 64 << 20,
     };
     let mut it = std::env::args().skip(1).peekable();
     if it.peek().map(String::as_str) == Some("serve") {
@@ -50,6 +53,10 @@ fn parse_args() -> Result<Args, String> {
                 let v = value("--checkpoint-secs")?;
                 args.checkpoint_secs =
                     v.parse().map_err(|_| format!("--checkpoint-secs: not a number: {v}"))?;
+            }
+            "--checkpoint-wal" => {
+                let v = value("--checkpoint-wal")?;
+                args.checkpoint_wal = parse_size(&v).map_err(|e| format!("--checkpoint-wal: {e}"))?;
             }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument: {other}")),
@@ -92,6 +99,8 @@ fn main() -> ExitCode {
         let storage = StorageConfig {
             data_dir: Some(args.data_dir.clone().into()),
             buffer_pool_bytes: args.buffer_pool,
+            checkpoint_wal_bytes: args.checkpoint_wal,
+            checkpoint_interval: Some(std::time::Duration::from_secs(args.checkpoint_secs.max(1))),
         };
         let cluster = match tokio::task::spawn_blocking(move || Cluster::open(&storage)).await {
             Ok(Ok(c)) => c,
@@ -113,28 +122,26 @@ fn main() -> ExitCode {
             }
         };
         eprintln!(
-            "ssidb {}: data in {} (B+tree store with write-ahead log, {} buffer pool, checkpoint every {}s)",
+            "ssidb {}: data in {} (B+tree store with write-ahead log, {} buffer pool, checkpoint every {}s or {} of log)",
             env!("CARGO_PKG_VERSION"),
             args.data_dir,
             human(args.buffer_pool),
-            args.checkpoint_secs
+            args.checkpoint_secs,
+            human(args.checkpoint_wal)
         );
-        let checkpointer = {
+        // The background vacuum sweep (checkpoints run in the storage layer's own thread).
+        let vacuumer = {
             let cluster = cluster.clone();
-            let every = std::time::Duration::from_secs(args.checkpoint_secs.max(1));
             tokio::spawn(async move {
-                let mut tick = tokio::time::interval(every);
+                let mut tick = tokio::time::interval(std::time::Duration::from_secs(VACUUM_SECS));
                 tick.tick().await;
                 loop {
                     tick.tick().await;
                     let c = cluster.clone();
-                    // The background vacuum sweep rides on the checkpoint timer.
-                    match tokio::task::spawn_blocking(move || c.vacuum_all().and_then(|_| c.checkpoint()))
-                        .await
-                    {
-                        Ok(Ok(())) => {}
-                        Ok(Err(e)) => eprintln!("ssidb: checkpoint failed: {e}"),
-                        Err(e) => eprintln!("ssidb: checkpoint failed: {e}"),
+                    match tokio::task::spawn_blocking(move || c.vacuum_all()).await {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(e)) => eprintln!("ssidb: vacuum failed: {e}"),
+                        Err(e) => eprintln!("ssidb: vacuum failed: {e}"),
                     }
                 }
             })
@@ -148,7 +155,7 @@ fn main() -> ExitCode {
         wait_for_signal().await;
         eprintln!("ssidb: shutting down");
         handle.shutdown().await;
-        checkpointer.abort();
+        vacuumer.abort();
         match tokio::task::spawn_blocking(move || cluster.checkpoint()).await {
             Ok(Ok(())) => ExitCode::SUCCESS,
             Ok(Err(e)) => {
@@ -162,6 +169,9 @@ fn main() -> ExitCode {
         }
     })
 }
+
+/// Seconds between background vacuum sweeps.
+const VACUUM_SECS: u64 = 30;
 
 fn human(bytes: u64) -> String {
     if bytes.is_multiple_of(1 << 30) {

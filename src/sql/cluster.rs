@@ -8,7 +8,7 @@
 use crate::encoding::keycode;
 use crate::error::{Error, ErrorKind, Result};
 use crate::storage::btree::Config as StoreConfig;
-use crate::storage::logged::Logged;
+use crate::storage::logged::{Logged, DEFAULT_CHECKPOINT_WAL_BYTES};
 use crate::storage::memory::Memory;
 use crate::storage::prefixed::Prefixed;
 use crate::storage::{Direction, Engine, WriteBatch};
@@ -27,6 +27,10 @@ pub struct StorageConfig {
     pub data_dir: Option<PathBuf>,
     /// Buffer pool size in bytes (0 = the store's default).
     pub buffer_pool_bytes: u64,
+    /// Log volume that triggers a checkpoint (0 = the default, 64 MB).
+    pub checkpoint_wal_bytes: u64,
+    /// Time between checkpoints (`None` = by log volume only).
+    pub checkpoint_interval: Option<std::time::Duration>,
 }
 
 /// Key spaces of the shared store:
@@ -116,9 +120,24 @@ impl Cluster {
                 if config.buffer_pool_bytes > 0 {
                     store_config.buffer_pool_bytes = config.buffer_pool_bytes;
                 }
-                (Arc::new(Logged::open_dir(dir, store_config)?), Some(lock))
+                let logged = Arc::new(Logged::open_dir(dir, store_config)?);
+                let every = match config.checkpoint_wal_bytes {
+                    0 => DEFAULT_CHECKPOINT_WAL_BYTES,
+                    n => n,
+                };
+                logged.start_checkpointer(every, config.checkpoint_interval);
+                (logged, Some(lock))
             }
         };
+        Self::with_engine(engine, dir_lock)
+    }
+
+    /// A cluster on a given engine (tests: fault injection, crash disks).
+    pub fn open_engine(engine: Arc<dyn Engine>) -> Result<Arc<Cluster>> {
+        Self::with_engine(engine, None)
+    }
+
+    fn with_engine(engine: Arc<dyn Engine>, dir_lock: Option<std::fs::File>) -> Result<Arc<Cluster>> {
         let cluster = Arc::new(Cluster {
             engine,
             _dir_lock: dir_lock,

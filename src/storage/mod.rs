@@ -11,14 +11,17 @@
 //! The transaction layer releases its commit latch between the two calls, so many transactions can
 //! share one flush (group commit).
 //!
-//! Implementations: [`memory::Memory`] (no persistence; every LSN is durable at once) and
-//! [`btree::BTreeStore`] (pages on disk, a buffer pool, a B+tree, copy-on-write checkpoints; its
-//! write-ahead log arrives with issue 7).
+//! Implementations: [`memory::Memory`] (no persistence; every LSN is durable at once),
+//! [`btree::BTreeStore`] (pages on disk, a buffer pool, a B+tree, copy-on-write checkpoints; durable
+//! only at checkpoints) and [`logged::Logged`], the B+tree store behind the write-ahead log
+//! ([`wal`]), which is what the server runs. [`testfs`] holds the file layers that crash and
+//! fault tests plug in under them.
 
 pub mod btree;
 pub mod logged;
 pub mod memory;
 pub mod prefixed;
+pub mod testfs;
 pub mod wal;
 
 use crate::error::Result;
@@ -109,6 +112,12 @@ pub trait Engine: Send + Sync {
     /// Applies a batch atomically and returns its LSN. The batch is visible to readers on return;
     /// it is durable once [`Engine::wait_durable`] returns for its LSN.
     fn write(&self, batch: WriteBatch) -> Result<Lsn>;
+
+    /// Checks that [`Engine::write`] would accept the batch (key and value size limits) without
+    /// writing anything; a log in front of the engine calls it before logging the batch.
+    fn check_batch(&self, _batch: &WriteBatch) -> Result<()> {
+        Ok(())
+    }
 
     /// Waits until everything up to `lsn` is on stable storage.
     fn wait_durable(&self, lsn: Lsn) -> Result<()>;

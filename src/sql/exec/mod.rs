@@ -63,3 +63,5 @@ impl<'r, 'c> Runner<'r, 'c> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_io_faults;

@@ -23,6 +23,16 @@ impl TestSession {
         TestSession { cluster: Cluster::new_in_memory().expect("cluster"), settings: Settings::default() }
     }
 
+    /// A session on `cluster`.
+    pub fn on(cluster: Arc<Cluster>) -> Self {
+        TestSession { cluster, settings: Settings::default() }
+    }
+
+    /// The cluster the session runs on.
+    pub fn cluster(&self) -> Arc<Cluster> {
+        self.cluster.clone()
+    }
+
     /// Runs `sql` (one statement); rows as text (`NULL` for NULL) or the error's SQLSTATE and message.
     pub fn run(&mut self, sql: &str) -> Result<(Vec<String>, Vec<Vec<String>>)> {
         let stmt = Parser::new(&PostgreSqlDialect {})

@@ -2,8 +2,9 @@
 //!
 //! The store never touches `std::fs::File` directly: it reads, writes and syncs through
 //! [`DataFile`], a positional-I/O trait of four methods. [`OsFile`] is the real thing; [`MemFile`] keeps
-//! the bytes in memory for tests. The write-ahead-log work (issue 7) plugs its fault injectors (ENOSPC,
-//! EIO, failing fsync) and its simulated crash disk in here without changing the store.
+//! the bytes in memory for tests. The crash and fault tests plug their layers in here
+//! ([`crate::storage::testfs`]: a disk that keeps only what was fsynced, ENOSPC, EIO, failing or
+//! slow fsync) without changing the store.
 //!
 //! Contract: `read_at` fills the whole buffer or fails (reading past the end is an error of kind
 //! `UnexpectedEof`); `write_at` writes the whole buffer, extending the file as needed; `sync` makes

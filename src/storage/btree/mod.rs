@@ -74,15 +74,16 @@
 //! reader can observe a batch partly applied while [`Engine::write`] runs; every write is visible
 //! when it returns. The MVCC layer above publishes visibility itself, so it needs no more.
 //!
-//! ## Durability until the WAL exists
+//! ## Durability on its own and behind the log
 //!
-//! Without the write-ahead log (issue 7), **only checkpoints are durable**: [`BTreeStore::checkpoint`]
-//! (also run by [`BTreeStore::close`] and, best effort, on drop) makes everything written so far
-//! survive a crash; a crash loses the writes after the last checkpoint, whole batches only (a batch
-//! never straddles a checkpoint). [`Engine::write`] returns increasing LSNs;
-//! [`Engine::wait_durable`] returns at once without making anything durable, and
-//! [`Status::durable_lsn`] reports the LSN of the last checkpoint, which is the truth. Issue 7 adds
-//! the log below `write` and makes `wait_durable` wait for its flush.
+//! On its own, **only checkpoints are durable**: [`BTreeStore::checkpoint`] (also run by
+//! [`BTreeStore::close`] and, best effort, on drop) makes everything written so far survive a
+//! crash; a crash loses the writes after the last checkpoint, whole batches only (a batch never
+//! straddles a checkpoint). [`Engine::wait_durable`] returns at once and [`Status::durable_lsn`]
+//! reports the LSN of the last checkpoint. The server runs the store behind the write-ahead log
+//! ([`crate::storage::logged::Logged`]): every batch is logged before it is applied here, a commit
+//! waits for the log's flush, and recovery replays the log above the checkpoint's LSN, which the
+//! meta records.
 //!
 //! ## Failure handling
 //!
@@ -99,9 +100,10 @@
 //!
 //! - More than one writer at a time: batches are applied one after another (the writer mutex is
 //!   held while a write loads pages, which delays other writers but never readers).
-//! - Automatic checkpoints: the owner calls [`BTreeStore::checkpoint`] (issue 7 adds checkpoints by
-//!   WAL volume and time). A checkpoint writes most dirty pages before excluding writers, then
-//!   stalls them for the remainder and two fsyncs.
+//! - Automatic checkpoints: the owner calls [`BTreeStore::checkpoint`] (behind the log, the
+//!   background checkpointer of [`crate::storage::logged`] does, by log volume and time). A
+//!   checkpoint writes most dirty pages before excluding writers, then stalls them for the
+//!   remainder and two fsyncs.
 //! - Shrinking the file, redistribution between underfull siblings, prefix compression.
 //! - The free list lives in memory while open (8 bytes per free page, a few MB for a 2 GB file).
 
@@ -412,11 +414,16 @@ impl Engine for BTreeStore {
         self.tree_scan(from, to, direction, limit)
     }
 
-    fn write(&self, batch: WriteBatch) -> Result<Lsn> {
+    fn check_batch(&self, batch: &WriteBatch) -> Result<()> {
         for wr in &batch.writes {
             let (Write::Put(k, _) | Write::Delete(k)) = wr;
             write::check_key(self.page_size, k)?;
         }
+        Ok(())
+    }
+
+    fn write(&self, batch: WriteBatch) -> Result<Lsn> {
+        self.check_batch(&batch)?;
         let mut w = self.writer.lock();
         self.check_writable()?;
         for (i, wr) in batch.writes.iter().enumerate() {

@@ -478,6 +478,11 @@ impl Wal {
         Ok(())
     }
 
+    /// Bytes appended since open (cheap: no latch).
+    pub fn bytes_appended(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
     /// Counters.
     pub fn stats(&self) -> WalStats {
         WalStats {
