@@ -6,6 +6,7 @@ pub mod context;
 pub mod engine;
 pub mod exec;
 pub mod parser;
+pub mod pgcatalog;
 pub mod plan;
 pub mod session;
 pub mod settings;

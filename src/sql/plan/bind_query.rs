@@ -497,6 +497,10 @@ impl Binder<'_> {
                     [s, t] => (Some(s.clone()), t.clone()),
                     _ => return Err(unsupported("cross-database references")),
                 };
+                // Catalog relations (pg_catalog, information_schema): crate::sql::pgcatalog.
+                if let Some(r) = self.catalog_relation(schema.as_deref(), &tname, args.is_some(), alias)? {
+                    return Ok(r);
+                }
                 if let Some(args) = args {
                     return self.table_function(&tname, &args.args, alias);
                 }
@@ -678,11 +682,13 @@ impl Binder<'_> {
                 Error::new(ErrorKind::UndefinedFunction, format!("function {name} does not exist"))
             })?);
         }
+        // A scalar function's one column is named after the alias, as in PostgreSQL.
+        let col_name = alias.as_ref().map(|a| a.name.value.clone()).unwrap_or_else(|| name.clone());
         let scols = cols
             .into_iter()
             .map(|t| ScopeColumn {
                 qualifier: None,
-                name: name.clone(),
+                name: col_name.clone(),
                 data_type: t,
                 table_oid: 0,
                 attnum: 0,

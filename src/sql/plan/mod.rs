@@ -381,6 +381,8 @@ pub enum Plan {
     },
     /// The current work table of a recursive CTE.
     WorkTable(usize),
+    /// The rows of a catalog relation ([`crate::sql::pgcatalog`]), computed when scanned.
+    Virtual(crate::sql::pgcatalog::VirtualTable),
 }
 
 /// A result column description produced by binding.
