@@ -3,6 +3,7 @@
 pub mod catalog;
 pub mod cluster;
 pub mod context;
+pub mod copy;
 pub mod engine;
 pub mod exec;
 pub mod parser;
