@@ -17,6 +17,8 @@ pub enum ErrorKind {
     Syntax,
     /// 0A000: valid PostgreSQL that ssidb does not support (yet).
     FeatureNotSupported,
+    /// 22P04: COPY input that does not follow the COPY format (column count, end marker).
+    BadCopyFileFormat,
     /// 22P02: a value's text form is not valid for its type.
     InvalidTextRepresentation,
     /// 22003: numeric value out of range.
@@ -216,6 +218,7 @@ impl ErrorKind {
             UndefinedFunction => "42883",
             UndefinedObject => "42704",
             UndefinedSchema => "3F000",
+            BadCopyFileFormat => "22P04",
             UndefinedDatabase => "3D000",
             DuplicateTable => "42P07",
             DuplicateColumn => "42701",
@@ -287,12 +290,20 @@ pub struct Error {
     pub hint: Option<String>,
     /// 1-based character position in the query text.
     pub position: Option<u32>,
+    /// CONTEXT line (where it happened, e.g. `COPY t, line 3, column id: "x"`).
+    pub context: Option<String>,
 }
 
 impl Error {
     /// A new error of `kind` with `message`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), detail: None, hint: None, position: None }
+        Error { kind, message: message.into(), detail: None, hint: None, position: None, context: None }
+    }
+
+    /// Adds a CONTEXT line.
+    pub fn with_context(mut self, context: impl Into<String>) -> Self {
+        self.context = Some(context.into());
+        self
     }
 
     /// Adds a DETAIL line.

@@ -12,6 +12,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::sql::cluster::Cluster;
 use crate::sql::session::Session;
 use bytes::BytesMut;
+use pgwire::messages::copy::{CopyData, CopyDone, CopyInResponse, CopyOutResponse};
 use pgwire::messages::data::{NoData, ParameterDescription};
 use pgwire::messages::extendedquery::{BindComplete, CloseComplete, ParseComplete, PortalSuspended};
 use pgwire::messages::response::{CommandComplete, EmptyQueryResponse, ReadyForQuery, TransactionStatus};
@@ -32,6 +33,8 @@ struct Conn {
     writer: tokio::net::tcp::OwnedWriteHalf,
     out: BytesMut,
     config: Arc<Config>,
+    /// The last COPY FROM STDIN ended with an error (the extended protocol then skips to Sync).
+    copy_failed: bool,
 }
 
 impl Conn {
@@ -64,7 +67,8 @@ pub async fn serve(
     shutdown: watch::Receiver<bool>,
 ) {
     let (r, w) = stream.into_split();
-    let mut conn = Conn { reader: Some(BufReader::new(r)), writer: w, out: BytesMut::new(), config };
+    let mut conn =
+        Conn { reader: Some(BufReader::new(r)), writer: w, out: BytesMut::new(), config, copy_failed: false };
     let session = match handshake(&mut conn, &cluster).await {
         Ok(Some(s)) => s,
         Ok(None) => return,
@@ -236,6 +240,9 @@ async fn run(
                 }
                 send_changes_and_notices(conn, &mut session);
                 for o in outputs {
+                    if let Some(data) = o.copy_out {
+                        send_copy_out(conn, data).await?;
+                    }
                     if let Some(cols) = &o.result.columns {
                         put(&mut conn.out, B::RowDescription(wire::row_description(cols, &[])));
                         for row in &o.result.rows {
@@ -250,6 +257,10 @@ async fn run(
                         return Err(admin_shutdown());
                     }
                     send_error(conn, &e);
+                }
+                if session.in_copy() {
+                    session = copy_in(conn, session, &mut messages).await?;
+                    send_changes_and_notices(conn, &mut session);
                 }
                 ready(conn, &session);
                 conn.flush().await?;
@@ -317,6 +328,15 @@ async fn run(
                 let (s, r) = blocking(session, move |s| s.execute_portal(&name, max_rows)).await?;
                 session = s;
                 send_changes_and_notices(conn, &mut session);
+                if session.in_copy() {
+                    // COPY FROM STDIN via Execute: errors skip to Sync like any Execute error.
+                    session = copy_in(conn, session, &mut messages).await?;
+                    skipping = std::mem::take(&mut conn.copy_failed);
+                    continue;
+                }
+                if let Some(data) = session.take_copy_out() {
+                    send_copy_out(conn, data).await?;
+                }
                 match (r, formats) {
                     (Ok(out), Ok((cols, formats))) => {
                         let fmt = session.format_context();
@@ -365,11 +385,102 @@ async fn run(
             }
             F::Terminate(_) => return Ok(()),
             F::CopyData(_) | F::CopyDone(_) | F::CopyFail(_) => {
-                // COPY is not started by this server yet; stray copy messages are ignored as
-                // PostgreSQL ignores them outside COPY.
+                // Outside COPY, PostgreSQL ignores stray copy messages; so do we.
             }
             _ => {
                 return Err(Error::new(ErrorKind::ProtocolViolation, "unexpected message during a session"));
+            }
+        }
+    }
+}
+
+// -------------------------------------------------------------------------------------------
+// COPY sub-protocol
+// -------------------------------------------------------------------------------------------
+
+/// CopyData is handed to the session in batches of about this many bytes (one blocking call
+/// per batch, not per message: pgbench and psql send one message per line).
+const COPY_BATCH: usize = 1 << 20;
+
+/// Sends COPY TO output: CopyOutResponse, one CopyData per line, CopyDone.
+async fn send_copy_out(conn: &mut Conn, data: crate::sql::session::CopyOutData) -> Result<()> {
+    let columns = i16::try_from(data.columns).unwrap_or(i16::MAX);
+    put(&mut conn.out, B::CopyOutResponse(CopyOutResponse::new(0, columns, vec![0; columns as usize])));
+    for line in data.lines {
+        put(&mut conn.out, B::CopyData(CopyData::new(line.into())));
+        conn.maybe_flush().await?;
+    }
+    put(&mut conn.out, B::CopyDone(CopyDone::new()));
+    Ok(())
+}
+
+/// Runs COPY FROM STDIN once the session has started it: CopyInResponse, then CopyData until
+/// CopyDone (CommandComplete) or CopyFail (ErrorResponse). Flush and Sync are ignored during
+/// COPY, as PostgreSQL does (clients send them without noticing the statement was COPY); any
+/// other message fails the COPY with 08P01.
+async fn copy_in(
+    conn: &mut Conn,
+    mut session: Session,
+    messages: &mut tokio::sync::mpsc::Receiver<Result<Option<F>>>,
+) -> Result<Session> {
+    let columns = i16::try_from(session.copy_in_columns().unwrap_or(0)).unwrap_or(i16::MAX);
+    put(&mut conn.out, B::CopyInResponse(CopyInResponse::new(0, columns, vec![0; columns as usize])));
+    conn.flush().await?;
+    let mut batch: Vec<u8> = Vec::new();
+    loop {
+        let Some(msg) = messages.recv().await.transpose()?.flatten() else {
+            return Err(Error::new(
+                ErrorKind::ProtocolViolation,
+                "unexpected EOF on client connection with an open transaction",
+            ));
+        };
+        match msg {
+            F::CopyData(d) => {
+                batch.extend_from_slice(&d.data);
+                if batch.len() >= COPY_BATCH {
+                    let chunk = std::mem::take(&mut batch);
+                    let (s, ()) = blocking(session, move |s| s.copy_data(&chunk)).await?;
+                    session = s;
+                }
+            }
+            F::CopyDone(_) => {
+                let chunk = std::mem::take(&mut batch);
+                let (s, r) = blocking(session, move |s| {
+                    s.copy_data(&chunk);
+                    s.copy_done()
+                })
+                .await?;
+                session = s;
+                match r {
+                    Ok(result) => {
+                        put(&mut conn.out, B::CommandComplete(CommandComplete::new(result.tag())));
+                        conn.copy_failed = false;
+                    }
+                    Err(e) => {
+                        send_error(conn, &e);
+                        conn.copy_failed = true;
+                    }
+                }
+                return Ok(session);
+            }
+            F::CopyFail(f) => {
+                let e =
+                    Error::new(ErrorKind::QueryCanceled, format!("COPY from stdin failed: {}", f.message));
+                let e = session.copy_fail(e);
+                send_error(conn, &e);
+                conn.copy_failed = true;
+                return Ok(session);
+            }
+            F::Flush(_) | F::Sync(_) => {}
+            _ => {
+                let e = Error::new(
+                    ErrorKind::ProtocolViolation,
+                    "unexpected message type during COPY from stdin",
+                );
+                let e = session.copy_fail(e);
+                send_error(conn, &e);
+                conn.copy_failed = true;
+                return Ok(session);
             }
         }
     }

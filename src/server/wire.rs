@@ -155,6 +155,9 @@ pub fn error_response(e: &Error, severity: &str) -> ErrorResponse {
     if let Some(p) = e.position {
         fields.push((b'P', p.to_string()));
     }
+    if let Some(c) = &e.context {
+        fields.push((b'W', c.clone()));
+    }
     ErrorResponse::new(fields)
 }
 

@@ -79,6 +79,23 @@ pub struct SessionInfo {
     pub cancel: CancelFlag,
     /// Set to terminate it (DROP DATABASE ... WITH (FORCE), shutdown).
     pub terminate: CancelFlag,
+    /// What it is doing, for `pg_stat_activity` (the session updates it).
+    pub activity: Arc<parking_lot::Mutex<Activity>>,
+}
+
+/// A session's current activity, as `pg_stat_activity` shows it.
+#[derive(Clone, Debug, Default)]
+pub struct Activity {
+    /// `idle`, `active`, `idle in transaction`, `idle in transaction (aborted)`.
+    pub state: String,
+    /// The running (or last) statement's text.
+    pub query: String,
+    /// The `application_name` setting.
+    pub application_name: String,
+    /// The transaction id, when a transaction is open.
+    pub xid: Option<u64>,
+    /// Wait event type and name while blocked (`Lock`, `transactionid`).
+    pub wait_event: Option<(String, String)>,
 }
 
 /// All databases and sessions of a server.
@@ -295,6 +312,10 @@ impl Cluster {
             user: user.to_string(),
             cancel: Default::default(),
             terminate: Default::default(),
+            activity: Arc::new(parking_lot::Mutex::new(Activity {
+                state: "idle".into(),
+                ..Default::default()
+            })),
         };
         self.sessions.write().insert(pid, info.clone());
         info

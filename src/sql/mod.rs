@@ -3,9 +3,11 @@
 pub mod catalog;
 pub mod cluster;
 pub mod context;
+pub mod copy;
 pub mod engine;
 pub mod exec;
 pub mod parser;
+pub mod pgcatalog;
 pub mod plan;
 pub mod session;
 pub mod settings;

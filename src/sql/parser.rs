@@ -90,6 +90,8 @@ pub enum Utility {
     Analyze(Vec<String>),
     /// CHECKPOINT.
     Checkpoint,
+    /// COPY ... FROM STDIN / TO STDOUT ([`crate::sql::copy`]).
+    Copy(Box<crate::sql::copy::CopyStatement>),
 }
 
 /// One parsed statement.
@@ -568,6 +570,11 @@ fn try_utility(p: &mut Parser, sql: &str) -> Result<Option<Utility>> {
                 return u.finish(Utility::DiscardAll);
             }
             Err(Error::new(ErrorKind::FeatureNotSupported, "only DISCARD ALL is supported"))
+        }
+        "COPY" => {
+            u.p.next_token();
+            let c = crate::sql::copy::parse(u.p)?;
+            u.finish(Utility::Copy(Box::new(c)))
         }
         "CHECKPOINT" => {
             u.p.next_token();

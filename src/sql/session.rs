@@ -39,6 +39,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod copy;
+pub use copy::CopyOutData;
+
 /// Stack size for threads that run statements: expression trees from clients can be deep.
 pub const STACK_SIZE: usize = 256 << 20;
 
@@ -138,6 +141,8 @@ pub struct StatementOutput {
     pub result: QueryResult,
     /// Whether a RowDescription is sent (statement returns rows).
     pub returns_rows: bool,
+    /// COPY TO output, sent as CopyOutResponse, CopyData..., CopyDone before the tag.
+    pub copy_out: Option<CopyOutData>,
 }
 
 /// A client session.
@@ -156,6 +161,8 @@ pub struct Session {
     statements: HashMap<String, Arc<PreparedStatement>>,
     portals: HashMap<String, Portal>,
     notices: Vec<Notice>,
+    /// COPY in progress or COPY TO output ([`copy`]).
+    copy: copy::CopyState,
 }
 
 impl Session {
@@ -181,6 +188,7 @@ impl Session {
             statements: HashMap::new(),
             portals: HashMap::new(),
             notices: Vec::new(),
+            copy: Default::default(),
         })
     }
 
@@ -261,8 +269,21 @@ impl Session {
             }
         };
         let multi = parsed.len() > 1;
-        for stmt in parsed {
+        let count = parsed.len();
+        for (i, stmt) in parsed.into_iter().enumerate() {
             match self.run_parsed(stmt, multi) {
+                // COPY FROM STDIN: the server now streams CopyData; CopyDone ends the message.
+                Ok(_) if self.copy_started_by_simple_query() => {
+                    if i + 1 < count {
+                        let e = Error::new(
+                            ErrorKind::FeatureNotSupported,
+                            "COPY FROM STDIN must be the last statement of a query string",
+                        );
+                        let e = self.copy_fail(e);
+                        return (outputs, Some(e));
+                    }
+                    return (outputs, None);
+                }
                 Ok(out) => outputs.push(out),
                 Err(e) => {
                     self.fail(&e);
@@ -288,7 +309,7 @@ impl Session {
         };
         let result = self.run_statement(&prepared, &[], multi)?;
         let returns_rows = result.columns.is_some();
-        Ok(StatementOutput { result, returns_rows })
+        Ok(StatementOutput { result, returns_rows, copy_out: self.take_copy_out() })
     }
 
     /// Marks the transaction failed after an error. As in PostgreSQL the failed (sub)transaction
@@ -707,6 +728,7 @@ impl Session {
             }
             Utility::Analyze(_) => Ok(QueryResult::command("ANALYZE")),
             Utility::Checkpoint => Ok(QueryResult::command("CHECKPOINT")),
+            Utility::Copy(c) => self.start_copy(c),
         }
     }
 

@@ -63,6 +63,7 @@ impl Runner<'_, '_> {
             Statement::Delete(del) => self.delete(del, params),
             Statement::CreateTable(ct) => self.create_table(ct),
             Statement::CreateIndex(ci) => self.create_index(ci),
+            Statement::AlterTable(at) => self.alter_table_add_primary_key(at),
             Statement::Drop { object_type, if_exists, names, cascade, .. } => {
                 self.drop(object_type, names, *if_exists, *cascade)
             }

@@ -258,6 +258,7 @@ impl Runner<'_, '_> {
                 result
             }
             Plan::WorkTable(id) => self.work.get(id).cloned().unwrap_or_default(),
+            Plan::Virtual(v) => crate::sql::pgcatalog::rows(self.ctx, &self.catalog, *v)?,
         })
     }
 

@@ -106,6 +106,10 @@ impl Runner<'_, '_> {
 
     /// Calls a built-in scalar function.
     pub fn call(&mut self, f: Func, args: Vec<Value>) -> Result<Value> {
+        if let Func::Catalog(c) = f {
+            // Catalog functions decide NULL handling themselves (format_type(oid, NULL)).
+            return crate::sql::pgcatalog::funcs::call(&self.catalog, c, &args);
+        }
         let non_strict = matches!(
             f,
             Func::Coalesce
@@ -610,6 +614,7 @@ impl Runner<'_, '_> {
             Func::CurrentSchema => Value::Text("public".into()),
             Func::PgTypeof => Value::Null,
             Func::ToChar => Value::Text(a(0).to_text(&self.fmt).unwrap_or_default()),
+            Func::Catalog(_) => Value::Null,
             Func::GenerateSeries | Func::Unnest => {
                 return Err(Error::new(
                     ErrorKind::FeatureNotSupported,

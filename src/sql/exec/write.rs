@@ -185,6 +185,29 @@ impl Runner<'_, '_> {
         Ok(row)
     }
 
+    /// Inserts one row given as values for `targets` (COPY's bulk path: no SQL per row); the
+    /// other columns take their defaults.
+    pub fn insert_values(
+        &mut self,
+        catalog: &catalog::Catalog,
+        table: &TableDef,
+        targets: &[usize],
+        vals: Vec<Value>,
+    ) -> Result<()> {
+        let mut row = vec![Value::Null; table.columns.len()];
+        let mut given = vec![false; table.columns.len()];
+        for (v, &c) in vals.into_iter().zip(targets) {
+            row[c] = v;
+            given[c] = true;
+        }
+        for c in 0..table.columns.len() {
+            if !given[c] {
+                row[c] = self.default_value(catalog, table, c)?;
+            }
+        }
+        self.insert_row(catalog, table, row).map(|_| ())
+    }
+
     fn update_row(
         &mut self,
         catalog: &catalog::Catalog,

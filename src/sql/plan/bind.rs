@@ -219,6 +219,8 @@ pub fn unify(a: &DataType, b: &DataType) -> Option<DataType> {
         (Date, Timestamp) | (Timestamp, Date) => Some(Timestamp),
         (Date | Timestamp, Timestamptz) | (Timestamptz, Date | Timestamp) => Some(Timestamptz),
         (Array(x), Array(y)) => unify(x, y).map(|t| Array(Box::new(t))),
+        // PostgreSQL casts integers to oid implicitly (`reloftype = 0`).
+        (Oid, Int2 | Int4 | Int8) | (Int2 | Int4 | Int8, Oid) => Some(Oid),
         _ => None,
     }
 }

@@ -466,6 +466,10 @@ impl Binder<'_> {
                 self.case(operand.as_deref(), conditions, else_result.as_deref(), scope)?
             }
             A::Cast { expr, data_type, .. } => {
+                // regclass, regtype, ...: crate::sql::pgcatalog::bind.
+                if let Some(r) = self.reg_cast(expr, data_type, scope)? {
+                    return Ok(r);
+                }
                 let to = names::from_ast(data_type)?;
                 let (x, from) = self.expr(expr, scope)?;
                 self.explicit_cast(x, from, to)?
@@ -1072,6 +1076,10 @@ impl Binder<'_> {
     }
 
     fn function(&mut self, f: &ast::Function, scope: &Scope) -> Result<(Expr, DataType)> {
+        // ARRAY(SELECT ...): crate::sql::pgcatalog::bind.
+        if let Some(r) = self.array_subquery(f, scope)? {
+            return Ok(r);
+        }
         let raw = f.name.to_string();
         let name = raw.to_ascii_lowercase().replace('"', "");
         let name = name.strip_prefix("pg_catalog.").unwrap_or(&name).to_string();

@@ -539,6 +539,10 @@ impl Binder<'_> {
                     [s, t] => (Some(s.clone()), t.clone()),
                     _ => return Err(unsupported("cross-database references")),
                 };
+                // Catalog relations (pg_catalog, information_schema): crate::sql::pgcatalog.
+                if let Some(r) = self.catalog_relation(schema.as_deref(), &tname, args.is_some(), alias)? {
+                    return Ok(r);
+                }
                 if let Some(args) = args {
                     return self.table_function(&tname, &args.args, alias);
                 }

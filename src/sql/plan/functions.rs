@@ -84,6 +84,8 @@ pub enum Func {
     ToChar,
     GenerateSeries,
     Unnest,
+    /// A system information function ([`crate::sql::pgcatalog::funcs`]).
+    Catalog(crate::sql::pgcatalog::funcs::CatalogFunc),
 }
 
 fn undefined(name: &str, types: &[DataType]) -> Error {
@@ -324,7 +326,7 @@ pub fn resolve(name: &str, types: &[DataType]) -> Result<Option<(Func, Vec<DataT
         "current_schema" => (arity(n == 0).map(|_| Func::CurrentSchema)?, vec![], Name),
         "pg_typeof" => (arity(n == 1).map(|_| Func::PgTypeof)?, vec![t0.clone()], Text),
         "to_char" => (arity(n == 2).map(|_| Func::ToChar)?, vec![t0.clone(), Text], Text),
-        _ => return Ok(None),
+        _ => return Ok(crate::sql::pgcatalog::bind::resolve(name, types)),
     };
     Ok(Some(r))
 }

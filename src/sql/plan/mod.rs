@@ -409,6 +409,8 @@ pub enum Plan {
     },
     /// The current work table of a recursive CTE.
     WorkTable(usize),
+    /// The rows of a catalog relation ([`crate::sql::pgcatalog`]), computed when scanned.
+    Virtual(crate::sql::pgcatalog::VirtualTable),
 }
 
 /// What a locking SELECT does when another transaction holds a conflicting row lock.
