@@ -5,11 +5,10 @@
 
 use isolation_tester::conn::ConnConfig;
 use isolation_tester::{load_spec, run_spec_blocking, RunOptions};
-use ssidb::sql::cluster::Cluster;
-use ssidb::sql::session::STACK_SIZE;
 use std::path::PathBuf;
-use std::sync::OnceLock;
 use std::time::Duration;
+
+mod common;
 
 /// Specs whose output must equal PostgreSQL's.
 const SUPPORTED: &[&str] = &[
@@ -35,29 +34,6 @@ fn corpus() -> Option<PathBuf> {
     dir.join("specs").is_dir().then_some(dir)
 }
 
-fn server_port() -> u16 {
-    static PORT: OnceLock<u16> = OnceLock::new();
-    *PORT.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .thread_stack_size(STACK_SIZE)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let cluster = Cluster::new_in_memory().expect("cluster");
-                let config = ssidb::server::Config { listen: "127.0.0.1:0".into(), ..Default::default() };
-                let handle = ssidb::server::start(config, cluster).await.expect("server");
-                tx.send(handle.addr.port()).expect("port");
-                std::future::pending::<()>().await;
-            });
-        });
-        rx.recv().expect("server port")
-    })
-}
-
 fn run(name: &str) {
     let Some(dir) = corpus() else {
         eprintln!(
@@ -68,7 +44,7 @@ fn run(name: &str) {
     let text = std::fs::read_to_string(dir.join(format!("specs/{name}.spec"))).expect("read spec");
     let expected = std::fs::read_to_string(dir.join(format!("expected/{name}.out"))).expect("read expected");
     let spec = load_spec(&text).expect("spec loads");
-    let port = server_port();
+    let port = common::server_port();
     let datestyle = (name == "receipt-report").then(|| "Postgres, MDY".to_string());
     let conn = ConnConfig::parse_with_env(
         &format!("host=127.0.0.1 port={port} user=postgres dbname=postgres"),

@@ -12,7 +12,9 @@ use ssidb::sql::session::{Session, STACK_SIZE};
 use ssidb::sql::types::DataType;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+
+mod common;
 
 #[derive(Debug)]
 struct SltError {
@@ -136,30 +138,6 @@ impl sqllogictest::AsyncDB for Wire {
     async fn shutdown(&mut self) {}
 }
 
-/// The in-process server shared by the wire trials: its port.
-fn server_port() -> u16 {
-    static PORT: OnceLock<u16> = OnceLock::new();
-    *PORT.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .thread_stack_size(STACK_SIZE)
-                .enable_all()
-                .build()
-                .expect("test runtime");
-            rt.block_on(async move {
-                let cluster = Cluster::new_in_memory().expect("cluster");
-                let config = ssidb::server::Config { listen: "127.0.0.1:0".into(), ..Default::default() };
-                let handle = ssidb::server::start(config, cluster).await.expect("server starts");
-                tx.send(handle.addr.port()).expect("report port");
-                std::future::pending::<()>().await;
-            });
-        });
-        rx.recv().expect("server port")
-    })
-}
-
 static DB_COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 fn run_embedded(path: &Path) -> Result<(), Failed> {
@@ -185,7 +163,7 @@ fn run_embedded(path: &Path) -> Result<(), Failed> {
 }
 
 fn run_wire(path: &Path) -> Result<(), Failed> {
-    let port = server_port();
+    let port = common::server_port();
     let db = format!("slt_{}", DB_COUNTER.fetch_add(1, Ordering::SeqCst));
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
     rt.block_on(async {
