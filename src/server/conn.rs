@@ -138,6 +138,7 @@ async fn handshake(conn: &mut Conn, cluster: &Arc<Cluster>) -> Result<Option<Ses
 }
 
 fn ready(conn: &mut Conn, session: &Session) {
+    session.activity_ready();
     let status = match session.status().byte() {
         b'T' => TransactionStatus::Transaction,
         b'E' => TransactionStatus::Error,

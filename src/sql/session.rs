@@ -39,6 +39,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod activity;
 mod copy;
 pub use copy::CopyOutData;
 
@@ -260,6 +261,7 @@ impl Session {
     /// holds transaction control. Returns the outputs of the statements that ran, and the error
     /// that stopped it, if any.
     pub fn execute_simple(&mut self, sql: &str) -> (Vec<StatementOutput>, Option<Error>) {
+        self.activity_start(Some(sql.to_string()));
         let mut outputs = Vec::new();
         let parsed = match parser::parse(sql) {
             Ok(p) => p,
@@ -447,6 +449,14 @@ impl Session {
             notices: &mut self.notices,
         };
         f(&mut ctx)
+    }
+
+    /// Runs a portal's statement, reporting it to `pg_stat_activity` first.
+    fn run_portal_statement(&mut self, stmt: &PreparedStatement, params: &[Value]) -> Result<QueryResult> {
+        if let PreparedStatement::Engine(p) = stmt {
+            self.activity_start(Some(p.statement.to_string()));
+        }
+        self.run_statement(stmt, params, false)
     }
 
     /// Runs one prepared statement with parameter values (shared by both protocols).
@@ -897,7 +907,7 @@ impl Session {
         };
         let (result, offset) = match pending {
             Some(p) => p,
-            None => match self.run_statement(&stmt, &params, false) {
+            None => match self.run_portal_statement(&stmt, &params) {
                 Ok(r) => (r, 0),
                 Err(e) => {
                     self.fail(&e);

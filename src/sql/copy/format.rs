@@ -383,7 +383,7 @@ impl CopyOut {
                     let needs = self.force_quote.get(i).copied().unwrap_or(false)
                         || s == self.options.null
                         || s == "\\."
-                        || s.contains(|c: char| c == d || c == q || c == '\n' || c == '\r');
+                        || s.contains([d, q, '\n', '\r']);
                     if needs {
                         line.push(q);
                         for c in s.chars() {

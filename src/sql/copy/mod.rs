@@ -15,7 +15,7 @@
 //! statement's writes are undone with the transaction (or block) it runs in, so nothing of a
 //! failed COPY is kept.
 //!
-//! Formats ([`format`]): text (tab-delimited, `\N` NULL, backslash escapes, `\.` end marker)
+//! Formats ([`format`](mod@format)): text (tab-delimited, `\N` NULL, backslash escapes, `\.` end marker)
 //! and CSV (`,` delimiter, `"` quote doubling, unquoted empty = NULL, optional HEADER). BINARY
 //! is refused (0A000), as are files (`FROM 'path'`: use psql's `\copy`).
 

@@ -286,7 +286,17 @@ pub fn call(catalog: &Catalog, f: CatalogFunc, args: &[Value]) -> Result<Value> 
             Value::Text(format_type(oid_arg(&a(0)), typmod))
         }
         F::GetExpr => Value::Text(expr_text(&text_arg(&a(0)))),
-        F::GetIndexDef => text(index_def(catalog, oid_arg(&a(0)))),
+        F::GetIndexDef => {
+            // pretty (third argument): the table is not schema-qualified when visible.
+            let pretty = a(2) == Value::Bool(true);
+            text(index_def(catalog, oid_arg(&a(0))).map(|d| {
+                if pretty {
+                    d.replacen(" ON public.", " ON ", 1)
+                } else {
+                    d
+                }
+            }))
+        }
         F::GetConstraintDef => text(constraint_def(catalog, oid_arg(&a(0)))),
         F::GetViewDef => text(match catalog.by_oid(oid_arg(&a(0))) {
             Some(Object::View(v)) => Some(format!(" {};", v.query)),

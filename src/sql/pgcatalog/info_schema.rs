@@ -9,6 +9,10 @@ use crate::sql::catalog::{Catalog, Object};
 use crate::sql::context::ExecContext;
 use crate::sql::types::{DataType, Value};
 
+/// A column as information_schema.columns describes it: name, type, nullable, default,
+/// identity (ALWAYS = true).
+type ColumnInfo = (String, DataType, bool, Option<String>, Option<bool>);
+
 fn yes_no(b: bool) -> &'static str {
     if b {
         "YES"
@@ -63,7 +67,7 @@ pub fn rows(ctx: &ExecContext, catalog: &Catalog, v: VirtualTable) -> Vec<Vec<Va
         }
         V::IsColumns => {
             for o in objects(catalog) {
-                let cols: Vec<(String, DataType, bool, Option<String>, Option<bool>)> = match o {
+                let cols: Vec<ColumnInfo> = match o {
                     Object::Table(t) => t
                         .columns
                         .iter()

@@ -255,7 +255,7 @@ pub fn resolve(name: &str, types: &[DataType]) -> Result<Option<(Func, Vec<DataT
         "div" => (arity(n == 2).map(|_| Func::Div)?, vec![Numeric(None), Numeric(None)], Numeric(None)),
         "pi" => (arity(n == 0).map(|_| Func::Pi)?, vec![], Float8),
         "random" => (arity(n == 0).map(|_| Func::Random)?, vec![], Float8),
-        "now" | "transaction_timestamp" | "statement_timestamp" | "clock_timestamp" => {
+        "now" | "current_timestamp" | "transaction_timestamp" | "statement_timestamp" | "clock_timestamp" => {
             (arity(n == 0).map(|_| Func::Now)?, vec![], Timestamptz)
         }
         "date_part" => (arity(n == 2).map(|_| Func::DatePart)?, vec![Text, Timestamp], Float8),
