@@ -276,3 +276,20 @@ fn dml_parameters_take_their_types_from_the_context() {
     assert_eq!(s.param_types("INSERT INTO q SELECT $1, 3"), "bigint");
     assert_eq!(s.param_types("UPDATE p SET at = DEFAULT WHERE name LIKE $1"), "text");
 }
+
+#[test]
+fn sixty_four_table_join_finishes() {
+    let mut s = TestSession::new();
+    for i in 0..64 {
+        s.rows(&format!("CREATE TABLE j{i} (k int, v int)"));
+        s.rows(&format!("INSERT INTO j{i} VALUES (1, {i}), (2, {i}), (3, {i})"));
+    }
+    let from: Vec<String> = (0..64).map(|i| format!("j{i}")).collect();
+    let conds: Vec<String> = (1..64).map(|i| format!("j{}.k = j{i}.k", i - 1)).collect();
+    let sql = format!(
+        "SELECT count(*), sum(j63.v) FROM {} WHERE {} AND j0.k < 3",
+        from.join(", "),
+        conds.join(" AND ")
+    );
+    assert_eq!(s.rows(&sql), "2|126");
+}

@@ -6,6 +6,7 @@ use super::bind::{AggState, Binder, CteDef, WindowState};
 use super::bind_expr::column_name;
 use super::bind_lock::{attach_limit, lock_clauses, not_allowed, rowid_column, strength_name};
 use super::functions;
+use super::joins::{is_inner_join, plan_joins};
 use super::scope::{Scope, ScopeColumn};
 use super::{BinOp, Expr, JoinKind, OutputColumn, Plan, Query, SetOpKind, SortKey};
 use crate::error::{Error, ErrorKind, Result};
@@ -411,6 +412,7 @@ impl Binder<'_> {
                     on: None,
                     left_width: scope.len(),
                     right_width: s.len(),
+                    hash_keys: vec![],
                 },
             });
             for c in s.columns {
@@ -493,6 +495,7 @@ impl Binder<'_> {
                 on,
                 left_width,
                 right_width: rs.len(),
+                hash_keys: vec![],
             };
             scope = combined;
         }
@@ -724,11 +727,17 @@ impl Binder<'_> {
                 Error::new(ErrorKind::UndefinedFunction, format!("function {name} does not exist"))
             })?);
         }
+        // A function returning one column names it after the function, or after the table
+        // alias when one is given (`generate_series(1, 3) g` has a column g).
+        let col_name = match alias {
+            Some(a) if cols.len() == 1 => a.name.value.clone(),
+            _ => name.clone(),
+        };
         let scols = cols
             .into_iter()
             .map(|t| ScopeColumn {
                 qualifier: None,
-                name: name.clone(),
+                name: col_name.clone(),
                 data_type: t,
                 table_oid: 0,
                 attnum: 0,
@@ -794,8 +803,17 @@ impl Binder<'_> {
                 where_pred = Some(pred.clone());
             }
             let catalog = self.catalog;
-            plan = super::access::index_filter(plan, &pred, |oid| catalog.indexes_of(oid));
-            plan = Plan::Filter(Box::new(plan), pred);
+            if is_inner_join(&plan) {
+                let types: Vec<DataType> = scope.columns.iter().map(|c| c.data_type.clone()).collect();
+                plan = plan_joins(plan, &types, Some(pred), &|oid| catalog.indexes_of(oid)).0;
+            } else {
+                plan = super::access::index_filter(plan, &pred, |oid| catalog.indexes_of(oid));
+                plan = Plan::Filter(Box::new(plan), pred);
+            }
+        } else if is_inner_join(&plan) {
+            let catalog = self.catalog;
+            let types: Vec<DataType> = scope.columns.iter().map(|c| c.data_type.clone()).collect();
+            plan = plan_joins(plan, &types, None, &|oid| catalog.indexes_of(oid)).0;
         }
         let group_by: Vec<ast::Expr> = match &s.group_by {
             ast::GroupByExpr::Expressions(e, _) => e.clone(),
