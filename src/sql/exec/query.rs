@@ -56,6 +56,7 @@ impl Runner<'_, '_> {
         let mut out = Vec::new();
         for item in self.ctx.txn.scan_prefix(&prefix, Direction::Forward)? {
             let (k, v) = item?;
+            self.keys += 1;
             let rowid =
                 Key::decode_rowid(&k).ok_or_else(|| Error::new(ErrorKind::Corrupt, "malformed row key"))?;
             out.push((rowid, rowcodec::decode_row(&v, table.columns.len())?));
@@ -124,8 +125,26 @@ impl Runner<'_, '_> {
         Ok((lim, off))
     }
 
-    /// Runs a plan to completion.
+    /// Runs a plan to completion (recording per-node figures under EXPLAIN ANALYZE).
     pub fn run(&mut self, plan: &Plan) -> Result<Vec<Row>> {
+        if self.stats.is_none() {
+            return self.run_node(plan);
+        }
+        let start = std::time::Instant::now();
+        let keys = self.keys;
+        let rows = self.run_node(plan)?;
+        let (n, elapsed, read) = (rows.len() as u64, start.elapsed(), self.keys - keys);
+        if let Some(stats) = self.stats.as_mut() {
+            let s = stats.entry(plan as *const Plan as usize).or_default();
+            s.rows += n;
+            s.loops += 1;
+            s.time += elapsed;
+            s.keys += read;
+        }
+        Ok(rows)
+    }
+
+    fn run_node(&mut self, plan: &Plan) -> Result<Vec<Row>> {
         self.ctx.wait.check()?;
         Ok(match plan {
             Plan::Single => vec![vec![]],

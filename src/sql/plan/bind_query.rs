@@ -807,8 +807,7 @@ impl Binder<'_> {
                 let types: Vec<DataType> = scope.columns.iter().map(|c| c.data_type.clone()).collect();
                 plan = plan_joins(plan, &types, Some(pred), &|oid| catalog.indexes_of(oid)).0;
             } else {
-                plan = super::access::index_filter(plan, &pred, |oid| catalog.indexes_of(oid));
-                plan = Plan::Filter(Box::new(plan), pred);
+                plan = super::access::index_filter(plan, pred, |oid| catalog.indexes_of(oid));
             }
         } else if is_inner_join(&plan) {
             let catalog = self.catalog;

@@ -92,9 +92,12 @@ pub fn plan_joins(
                 (plan, e)
             }
             Some(p) => {
-                let scan = index_filter(plan, &p, indexes_of);
-                let e = estimate(&scan, true);
-                (Plan::Filter(Box::new(scan), p), e)
+                let filtered = index_filter(plan, p, indexes_of);
+                let e = match &filtered {
+                    Plan::Filter(scan, _) => estimate(scan, true),
+                    scan => estimate(scan, true),
+                };
+                (filtered, e)
             }
         };
         estimates.push(estimate);

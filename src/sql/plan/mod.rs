@@ -23,6 +23,7 @@ pub mod bind_dml;
 pub mod bind_expr;
 pub mod bind_lock;
 pub mod bind_query;
+pub mod explain;
 pub mod functions;
 pub mod joins;
 pub mod scope;
