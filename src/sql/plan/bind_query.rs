@@ -63,12 +63,15 @@ impl Binder<'_> {
     /// Binds a subquery of an expression over `scope` (correlated references allowed).
     pub fn subquery(&mut self, q: &ast::Query, scope: &Scope) -> Result<Query> {
         self.outer.push(scope.clone());
+        let groups = self.agg.as_ref().filter(|_| !self.in_agg_arg).map(|a| a.groups.clone());
+        self.outer_groups.push(groups);
         let agg = self.agg.take();
         let win = self.windows.take();
         let in_arg = std::mem::replace(&mut self.in_agg_arg, false);
         let saw = std::mem::replace(&mut self.saw_aggregate, false);
         let r = self.query(q);
         self.outer.pop();
+        self.outer_groups.pop();
         self.agg = agg;
         self.windows = win;
         self.in_agg_arg = in_arg;
@@ -605,9 +608,11 @@ impl Binder<'_> {
                             return Err(Error::new(ErrorKind::Corrupt, "view is not a query"));
                         };
                         let outer = std::mem::take(&mut self.outer);
+                        let outer_groups = std::mem::take(&mut self.outer_groups);
                         let ctes = std::mem::take(&mut self.ctes);
                         let bound = self.query(&q);
                         self.outer = outer;
+                        self.outer_groups = outer_groups;
                         self.ctes = ctes;
                         let bound = bound?;
                         let mut cols: Vec<ScopeColumn> = bound
