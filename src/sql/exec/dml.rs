@@ -71,7 +71,13 @@ impl Runner<'_, '_> {
             Statement::Insert(ins) => self.insert(ins, params),
             Statement::Update(up) => self.update(up, params),
             Statement::Delete(del) => self.delete(del, params),
-            Statement::CreateTable(ct) => self.create_table(ct),
+            Statement::CreateTable(ct) => match &ct.query {
+                Some(q) => self.create_table_as(ct, q),
+                None => self.create_table(ct),
+            },
+            Statement::CreateSequence { name, if_not_exists, data_type, sequence_options, .. } => {
+                self.create_sequence(name, *if_not_exists, data_type.as_ref(), sequence_options)
+            }
             Statement::CreateIndex(ci) => self.create_index(ci),
             Statement::Drop { object_type, if_exists, names, cascade, .. } => {
                 self.drop(object_type, names, *if_exists, *cascade)
