@@ -38,11 +38,11 @@ fn index_columns(table: &TableDef, cols: &[ast::IndexColumn]) -> Result<Vec<usiz
 type PendingFk = (Option<String>, Vec<String>, ast::ObjectName, Vec<String>, bool);
 
 impl Runner<'_, '_> {
-    fn notice(&mut self, code: &str, message: String) {
+    pub(crate) fn notice(&mut self, code: &str, message: String) {
         self.ctx.notices.push(Notice { severity: "NOTICE".into(), code: code.into(), message });
     }
 
-    fn name_taken(&self, name: &str) -> bool {
+    pub(crate) fn name_taken(&self, name: &str) -> bool {
         self.catalog.by_name(name).is_some()
     }
 

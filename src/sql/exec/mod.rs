@@ -7,6 +7,7 @@
 
 pub mod aggregate;
 pub mod alter_pk;
+pub mod create;
 pub mod ddl;
 pub mod dml;
 pub mod eval;
@@ -43,13 +44,27 @@ pub struct Runner<'r, 'c> {
     pub catalog: Catalog,
     /// Rows processed, for cancel polling.
     pub ticks: u64,
+    /// Keys read by scans (EXPLAIN ANALYZE's `Keys Examined`).
+    pub keys: u64,
+    /// Per-node figures, keyed by node address, while running under EXPLAIN ANALYZE.
+    pub stats: Option<HashMap<usize, crate::sql::plan::explain::NodeStats>>,
 }
 
 impl<'r, 'c> Runner<'r, 'c> {
     /// A runner for one statement.
     pub fn new(ctx: &'r mut ExecContext<'c>, params: &'r [Value], catalog: Catalog) -> Self {
         let fmt = ctx.settings.format_context();
-        Runner { ctx, params, outer: Vec::new(), work: HashMap::new(), fmt, catalog, ticks: 0 }
+        Runner {
+            ctx,
+            params,
+            outer: Vec::new(),
+            work: HashMap::new(),
+            fmt,
+            catalog,
+            ticks: 0,
+            keys: 0,
+            stats: None,
+        }
     }
 
     /// Polls the cancel flag and statement deadline every few thousand rows.

@@ -56,6 +56,7 @@ impl Runner<'_, '_> {
         let mut out = Vec::new();
         for item in self.ctx.txn.scan_prefix(&prefix, Direction::Forward)? {
             let (k, v) = item?;
+            self.keys += 1;
             let rowid =
                 Key::decode_rowid(&k).ok_or_else(|| Error::new(ErrorKind::Corrupt, "malformed row key"))?;
             out.push((rowid, rowcodec::decode_row(&v, table.columns.len())?));
@@ -124,8 +125,26 @@ impl Runner<'_, '_> {
         Ok((lim, off))
     }
 
-    /// Runs a plan to completion.
+    /// Runs a plan to completion (recording per-node figures under EXPLAIN ANALYZE).
     pub fn run(&mut self, plan: &Plan) -> Result<Vec<Row>> {
+        if self.stats.is_none() {
+            return self.run_node(plan);
+        }
+        let start = std::time::Instant::now();
+        let keys = self.keys;
+        let rows = self.run_node(plan)?;
+        let (n, elapsed, read) = (rows.len() as u64, start.elapsed(), self.keys - keys);
+        if let Some(stats) = self.stats.as_mut() {
+            let s = stats.entry(plan as *const Plan as usize).or_default();
+            s.rows += n;
+            s.loops += 1;
+            s.time += elapsed;
+            s.keys += read;
+        }
+        Ok(rows)
+    }
+
+    fn run_node(&mut self, plan: &Plan) -> Result<Vec<Row>> {
         self.ctx.wait.check()?;
         Ok(match plan {
             Plan::Single => vec![vec![]],
@@ -173,10 +192,10 @@ impl Runner<'_, '_> {
                 }
                 out
             }
-            Plan::Join { kind, left, right, on, left_width, right_width } => {
+            Plan::Join { kind, left, right, on, left_width, right_width, hash_keys } => {
                 let l = self.run(left)?;
                 let r = self.run(right)?;
-                self.join(*kind, l, r, on.as_ref(), *left_width, *right_width)?
+                self.join(*kind, l, r, on.as_ref(), (*left_width, *right_width), hash_keys)?
             }
             Plan::Aggregate { input, group_by, aggs } => {
                 let rows = self.run(input)?;
@@ -268,14 +287,38 @@ impl Runner<'_, '_> {
         l: Vec<Row>,
         r: Vec<Row>,
         on: Option<&crate::sql::plan::Expr>,
-        lw: usize,
-        rw: usize,
+        (lw, rw): (usize, usize),
+        hash_keys: &[(crate::sql::plan::Expr, crate::sql::plan::Expr)],
     ) -> Result<Vec<Row>> {
         let mut out = Vec::new();
         let mut right_matched = vec![false; r.len()];
+        // Hash join: the right rows by the canonical encoding of their key values (a NULL key
+        // matches nothing); a nested loop compares every pair.
+        let (left_keys, right_keys): (Vec<_>, Vec<_>) = hash_keys.iter().cloned().unzip();
+        let mut table: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
+        if !hash_keys.is_empty() {
+            for (j, rrow) in r.iter().enumerate() {
+                self.tick()?;
+                let vals = self.eval_row(&right_keys, rrow)?;
+                if !vals.iter().any(|v| v.is_null()) {
+                    table.entry(keyenc::encode_all(&vals)).or_default().push(j);
+                }
+            }
+        }
+        let all: Vec<usize> = if hash_keys.is_empty() { (0..r.len()).collect() } else { vec![] };
         for lrow in &l {
             let mut matched = false;
-            for (j, rrow) in r.iter().enumerate() {
+            let candidates: &[usize] = if hash_keys.is_empty() {
+                &all
+            } else {
+                let vals = self.eval_row(&left_keys, lrow)?;
+                match vals.iter().any(|v| v.is_null()) {
+                    true => &[],
+                    false => table.get(&keyenc::encode_all(&vals)).map_or(&[], |v| v.as_slice()),
+                }
+            };
+            for &j in candidates {
+                let rrow = &r[j];
                 self.tick()?;
                 let mut row = Vec::with_capacity(lw + rw);
                 row.extend(lrow.iter().cloned());

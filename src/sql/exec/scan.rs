@@ -93,6 +93,7 @@ impl Runner<'_, '_> {
             };
             for item in self.ctx.txn.scan(lower, upper, Direction::Forward)? {
                 let (_, v) = item?;
+                self.keys += 1;
                 let id = super::ddl::decode_index_entry(&v)?;
                 if seen.insert(id) {
                     ids.push(id);

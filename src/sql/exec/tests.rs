@@ -286,3 +286,70 @@ fn dml_parameters_take_their_types_from_the_context() {
     assert_eq!(s.param_types("INSERT INTO q SELECT $1, 3"), "bigint");
     assert_eq!(s.param_types("UPDATE p SET at = DEFAULT WHERE name LIKE $1"), "text");
 }
+
+#[test]
+fn sixty_four_table_join_finishes() {
+    let mut s = TestSession::new();
+    for i in 0..64 {
+        s.rows(&format!("CREATE TABLE j{i} (k int, v int)"));
+        s.rows(&format!("INSERT INTO j{i} VALUES (1, {i}), (2, {i}), (3, {i})"));
+    }
+    let from: Vec<String> = (0..64).map(|i| format!("j{i}")).collect();
+    let conds: Vec<String> = (1..64).map(|i| format!("j{}.k = j{i}.k", i - 1)).collect();
+    let sql = format!(
+        "SELECT count(*), sum(j63.v) FROM {} WHERE {} AND j0.k < 3",
+        from.join(", "),
+        conds.join(" AND ")
+    );
+    assert_eq!(s.rows(&sql), "2|126");
+}
+
+#[test]
+fn explain_names_the_access_path_of_every_scan() {
+    let mut s = TestSession::new();
+    s.rows("CREATE TABLE a (id int PRIMARY KEY, x int, s text)");
+    s.rows("CREATE TABLE b (id int PRIMARY KEY, a_id int, y numeric)");
+    s.rows("CREATE INDEX b_a ON b (a_id, y)");
+    s.rows("INSERT INTO a SELECT g, g * 10, 's' || g FROM generate_series(1, 200) g");
+    s.rows("INSERT INTO b SELECT g, g % 20, g FROM generate_series(1, 200) g");
+    let plan = |s: &mut TestSession, q: &str| s.rows(&format!("EXPLAIN {q}"));
+    assert_eq!(
+        plan(&mut s, "SELECT * FROM a WHERE id = 42"),
+        "Index Scan using a_pkey on a\n  Index Cond: (id = 42)"
+    );
+    assert_eq!(
+        plan(&mut s, "SELECT * FROM a WHERE id BETWEEN 10 AND 20 AND x > 5"),
+        "Index Scan using a_pkey on a\n  Index Cond: ((id >= 10) AND (id <= 20))\n  Filter: (x > 5)"
+    );
+    assert_eq!(
+        plan(&mut s, "SELECT * FROM a WHERE id IN (1, 2, 3)"),
+        "Index Scan using a_pkey on a\n  Index Cond: (id = ANY ('{1,2,3}'))"
+    );
+    assert_eq!(
+        plan(&mut s, "SELECT * FROM b WHERE a_id = 3 AND y < 50"),
+        "Index Scan using b_a on b\n  Index Cond: ((a_id = 3) AND (y < 50))"
+    );
+    assert_eq!(
+        plan(&mut s, "SELECT * FROM b WHERE a_id IS NULL"),
+        "Index Scan using b_a on b\n  Index Cond: (a_id IS NULL)"
+    );
+    assert_eq!(plan(&mut s, "SELECT * FROM b WHERE y = 3"), "Seq Scan on b\n  Filter: (y = 3)");
+    assert_eq!(
+        plan(&mut s, "SELECT a.s FROM a, b WHERE a.id = b.a_id AND b.id = 7"),
+        "Hash Join\n  Hash Cond: (b.a_id = a.id)\n  ->  Index Scan using b_pkey on b\n        Index Cond: (id = 7)\n  ->  Hash\n        ->  Seq Scan on a"
+    );
+    assert_eq!(
+        plan(&mut s, "SELECT count(*) FROM a JOIN b ON a.x < b.y"),
+        "Aggregate\n  ->  Nested Loop\n        Join Filter: ((a.x)::numeric < b.y)\n        ->  Seq Scan on a\n        ->  Seq Scan on b"
+    );
+    // EXPLAIN ANALYZE: actual rows and keys examined (index entries read).
+    let analyzed = s.rows("EXPLAIN ANALYZE SELECT * FROM a WHERE id = 42");
+    let lines: Vec<&str> = analyzed.lines().collect();
+    assert!(lines[0].starts_with("Index Scan using a_pkey on a  (actual time="), "{analyzed}");
+    assert!(lines[0].ends_with("rows=1 loops=1)"), "{analyzed}");
+    assert_eq!(lines[2], "  Keys Examined: 1");
+    let analyzed = s.rows("EXPLAIN (ANALYZE) SELECT * FROM a WHERE id BETWEEN 100 AND 149");
+    assert!(analyzed.contains("rows=50 loops=1)") && analyzed.contains("Keys Examined: 50"), "{analyzed}");
+    let analyzed = s.rows("EXPLAIN ANALYZE SELECT * FROM a WHERE x = 10");
+    assert!(analyzed.contains("Keys Examined: 200"), "{analyzed}");
+}

@@ -173,6 +173,12 @@ impl Runner<'_, '_> {
         }
     }
 
+    /// Inserts a row into a table without indexes or constraints (CREATE TABLE AS).
+    pub(crate) fn insert_plain_row(&mut self, table: &TableDef, row: Row) -> Result<()> {
+        let rowid = catalog::new_rowid(&self.ctx.db.txn, table.oid)?;
+        self.write_row(table, rowid, &row, LockMode::Update)
+    }
+
     fn insert_row(&mut self, catalog: &catalog::Catalog, table: &TableDef, row: Row) -> Result<Row> {
         self.check_row(catalog, table, &row)?;
         let rowid = catalog::new_rowid(&self.ctx.db.txn, table.oid)?;

@@ -150,37 +150,53 @@ fn classify(e: &Expr, width: usize) -> Option<(usize, Cond)> {
 /// The best index scan of `table` for `predicate` (over rows whose first columns are the
 /// table's), or `None` when no index condition applies.
 pub fn choose_index(table: &TableDef, indexes: &[IndexDef], predicate: &Expr) -> Option<IndexScan> {
+    choose_index_using(table, indexes, predicate).map(|(scan, _)| scan)
+}
+
+/// [`choose_index`], also telling which conjuncts (positions in [`conjuncts`]) the scan
+/// satisfies exactly, so that the Filter above need not re-check them.
+pub fn choose_index_using(
+    table: &TableDef,
+    indexes: &[IndexDef],
+    predicate: &Expr,
+) -> Option<(IndexScan, Vec<usize>)> {
     let width = table.columns.len();
-    let conds: Vec<(usize, Cond)> = conjuncts(predicate)
+    let conds: Vec<(usize, Cond, usize)> = conjuncts(predicate)
         .into_iter()
-        .filter_map(|c| classify(c, width))
-        .filter(|(col, _)| !matches!(table.columns[*col].data_type, DataType::Char(_)))
+        .enumerate()
+        .filter_map(|(n, c)| classify(c, width).map(|(col, k)| (col, k, n)))
+        .filter(|(col, _, _)| !matches!(table.columns[*col].data_type, DataType::Char(_)))
         .collect();
     if conds.is_empty() {
         return None;
     }
-    let mut best: Option<((usize, bool, bool, bool), IndexScan)> = None;
+    // (equality columns, point lookup, has a range, primary key): larger is better.
+    type Score = (usize, bool, bool, bool);
+    let mut best: Option<(Score, IndexScan, Vec<usize>)> = None;
     for ix in indexes {
         let mut prefixes: Vec<Vec<KeyPart>> = vec![vec![]];
         let mut lower = None;
         let mut upper = None;
+        let mut used = Vec::new();
         for &col in &ix.columns {
-            let here: Vec<&Cond> = conds.iter().filter(|(c, _)| *c == col).map(|(_, k)| k).collect();
-            let part: Option<Vec<KeyPart>> = here.iter().find_map(|k| match k {
-                Cond::Eq(v) => Some(vec![KeyPart::Eq(v.clone())]),
-                Cond::IsNull => Some(vec![KeyPart::IsNull]),
+            let here: Vec<(&Cond, usize)> =
+                conds.iter().filter(|(c, _, _)| *c == col).map(|(_, k, n)| (k, *n)).collect();
+            let part: Option<(Vec<KeyPart>, usize)> = here.iter().find_map(|(k, n)| match k {
+                Cond::Eq(v) => Some((vec![KeyPart::Eq(v.clone())], *n)),
+                Cond::IsNull => Some((vec![KeyPart::IsNull], *n)),
                 _ => None,
             });
             let part = part.or_else(|| {
-                here.iter().find_map(|k| match k {
+                here.iter().find_map(|(k, n)| match k {
                     Cond::In(items) if !items.is_empty() && items.len() * prefixes.len() <= MAX_PREFIXES => {
-                        Some(items.iter().map(|v| KeyPart::Eq(v.clone())).collect())
+                        Some((items.iter().map(|v| KeyPart::Eq(v.clone())).collect(), *n))
                     }
                     _ => None,
                 })
             });
             match part {
-                Some(alternatives) => {
+                Some((alternatives, n)) => {
+                    used.push(n);
                     prefixes = prefixes
                         .iter()
                         .flat_map(|p| {
@@ -193,10 +209,16 @@ pub fn choose_index(table: &TableDef, indexes: &[IndexDef], predicate: &Expr) ->
                         .collect();
                 }
                 None => {
-                    for k in &here {
+                    for (k, n) in &here {
                         match k {
-                            Cond::Lower(v, inc) if lower.is_none() => lower = Some((v.clone(), *inc)),
-                            Cond::Upper(v, inc) if upper.is_none() => upper = Some((v.clone(), *inc)),
+                            Cond::Lower(v, inc) if lower.is_none() => {
+                                lower = Some((v.clone(), *inc));
+                                used.push(*n);
+                            }
+                            Cond::Upper(v, inc) if upper.is_none() => {
+                                upper = Some((v.clone(), *inc));
+                                used.push(*n);
+                            }
                             _ => {}
                         }
                     }
@@ -210,20 +232,36 @@ pub fn choose_index(table: &TableDef, indexes: &[IndexDef], predicate: &Expr) ->
         }
         let scan = IndexScan { index: ix.clone(), prefixes, lower, upper };
         let score = (matched, scan.is_point(), scan.lower.is_some() || scan.upper.is_some(), ix.primary);
-        if best.as_ref().is_none_or(|(s, _)| score > *s) {
-            best = Some((score, scan));
+        if best.as_ref().is_none_or(|(s, _, _)| score > *s) {
+            best = Some((score, scan, used));
         }
     }
-    best.map(|(_, s)| s)
+    best.map(|(_, s, used)| (s, used))
 }
 
-/// Gives a `Filter(Scan)` an index access path when its predicate allows one.
-pub fn index_filter(plan: Plan, predicate: &Expr, indexes_of: impl Fn(u32) -> Vec<IndexDef>) -> Plan {
+/// `Filter(plan, predicate)`, where a table scan gets an index access path when the predicate
+/// allows one, and the Filter keeps only the conjuncts the index scan does not satisfy exactly
+/// (none: no Filter).
+pub fn index_filter(plan: Plan, predicate: Expr, indexes_of: impl Fn(u32) -> Vec<IndexDef>) -> Plan {
     match plan {
         Plan::Scan { table, lookup: None, rowid } => {
-            let lookup = choose_index(&table, &indexes_of(table.oid), predicate);
-            Plan::Scan { table, lookup, rowid }
+            match choose_index_using(&table, &indexes_of(table.oid), &predicate) {
+                None => Plan::Filter(Box::new(Plan::Scan { table, lookup: None, rowid }), predicate),
+                Some((scan, used)) => {
+                    let rest: Vec<Expr> = conjuncts(&predicate)
+                        .into_iter()
+                        .enumerate()
+                        .filter(|(n, _)| !used.contains(n))
+                        .map(|(_, e)| e.clone())
+                        .collect();
+                    let scan = Plan::Scan { table, lookup: Some(scan), rowid };
+                    match rest.into_iter().reduce(|a, b| Expr::Binary(BinOp::And, Box::new(a), Box::new(b))) {
+                        None => scan,
+                        Some(p) => Plan::Filter(Box::new(scan), p),
+                    }
+                }
+            }
         }
-        other => other,
+        other => Plan::Filter(Box::new(other), predicate),
     }
 }

@@ -54,6 +54,9 @@ pub struct Binder<'a> {
     pub params: Vec<DataType>,
     /// Scopes of enclosing queries (innermost last), for correlated references.
     pub outer: Vec<Scope>,
+    /// For each enclosing scope, its GROUP BY expressions when the subquery is evaluated above
+    /// that query's Aggregate (the row it sees is then group values ++ aggregates).
+    pub outer_groups: Vec<Option<Vec<Expr>>>,
     /// Visible CTEs (innermost last).
     pub ctes: Vec<CteDef>,
     /// Current recursion depth.
@@ -83,6 +86,7 @@ impl<'a> Binder<'a> {
             catalog,
             params: params.to_vec(),
             outer: Vec::new(),
+            outer_groups: Vec::new(),
             ctes: Vec::new(),
             depth: 0,
             fmt,

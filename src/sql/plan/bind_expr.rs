@@ -614,7 +614,24 @@ impl Binder<'_> {
         }
         for (level, s) in self.outer.iter().rev().enumerate() {
             if let Some(i) = s.resolve(q, name)? {
-                return Ok((Expr::Outer(level + 1, i), s.columns[i].data_type.clone()));
+                let t = s.columns[i].data_type.clone();
+                // Above an Aggregate the enclosing row is group values ++ aggregates.
+                let groups = self.outer_groups.iter().rev().nth(level).cloned().flatten();
+                let Some(groups) = groups else { return Ok((Expr::Outer(level + 1, i), t)) };
+                return match groups.iter().position(|g| *g == Expr::Column(i)) {
+                    Some(k) => Ok((Expr::Outer(level + 1, k), t)),
+                    None => {
+                        let qual =
+                            s.columns[i].qualifier.clone().map(|q| format!("{q}.")).unwrap_or_default();
+                        Err(Error::new(
+                            ErrorKind::Grouping,
+                            format!(
+                                "subquery uses ungrouped column \"{qual}{}\" from outer query",
+                                s.columns[i].name
+                            ),
+                        ))
+                    }
+                };
             }
         }
         if q.is_none() {

@@ -6,6 +6,7 @@ use super::bind::{AggState, Binder, CteDef, WindowState};
 use super::bind_expr::column_name;
 use super::bind_lock::{attach_limit, lock_clauses, not_allowed, rowid_column, strength_name};
 use super::functions;
+use super::joins::{is_inner_join, plan_joins};
 use super::scope::{Scope, ScopeColumn};
 use super::{BinOp, Expr, JoinKind, OutputColumn, Plan, Query, SetOpKind, SortKey};
 use crate::error::{Error, ErrorKind, Result};
@@ -62,12 +63,15 @@ impl Binder<'_> {
     /// Binds a subquery of an expression over `scope` (correlated references allowed).
     pub fn subquery(&mut self, q: &ast::Query, scope: &Scope) -> Result<Query> {
         self.outer.push(scope.clone());
+        let groups = self.agg.as_ref().filter(|_| !self.in_agg_arg).map(|a| a.groups.clone());
+        self.outer_groups.push(groups);
         let agg = self.agg.take();
         let win = self.windows.take();
         let in_arg = std::mem::replace(&mut self.in_agg_arg, false);
         let saw = std::mem::replace(&mut self.saw_aggregate, false);
         let r = self.query(q);
         self.outer.pop();
+        self.outer_groups.pop();
         self.agg = agg;
         self.windows = win;
         self.in_agg_arg = in_arg;
@@ -411,6 +415,7 @@ impl Binder<'_> {
                     on: None,
                     left_width: scope.len(),
                     right_width: s.len(),
+                    hash_keys: vec![],
                 },
             });
             for c in s.columns {
@@ -493,6 +498,7 @@ impl Binder<'_> {
                 on,
                 left_width,
                 right_width: rs.len(),
+                hash_keys: vec![],
             };
             scope = combined;
         }
@@ -606,9 +612,11 @@ impl Binder<'_> {
                             return Err(Error::new(ErrorKind::Corrupt, "view is not a query"));
                         };
                         let outer = std::mem::take(&mut self.outer);
+                        let outer_groups = std::mem::take(&mut self.outer_groups);
                         let ctes = std::mem::take(&mut self.ctes);
                         let bound = self.query(&q);
                         self.outer = outer;
+                        self.outer_groups = outer_groups;
                         self.ctes = ctes;
                         let bound = bound?;
                         let mut cols: Vec<ScopeColumn> = bound
@@ -804,8 +812,16 @@ impl Binder<'_> {
                 where_pred = Some(pred.clone());
             }
             let catalog = self.catalog;
-            plan = super::access::index_filter(plan, &pred, |oid| catalog.indexes_of(oid));
-            plan = Plan::Filter(Box::new(plan), pred);
+            if is_inner_join(&plan) {
+                let types: Vec<DataType> = scope.columns.iter().map(|c| c.data_type.clone()).collect();
+                plan = plan_joins(plan, &types, Some(pred), &|oid| catalog.indexes_of(oid)).0;
+            } else {
+                plan = super::access::index_filter(plan, pred, |oid| catalog.indexes_of(oid));
+            }
+        } else if is_inner_join(&plan) {
+            let catalog = self.catalog;
+            let types: Vec<DataType> = scope.columns.iter().map(|c| c.data_type.clone()).collect();
+            plan = plan_joins(plan, &types, None, &|oid| catalog.indexes_of(oid)).0;
         }
         let group_by: Vec<ast::Expr> = match &s.group_by {
             ast::GroupByExpr::Expressions(e, _) => e.clone(),

@@ -23,7 +23,9 @@ pub mod bind_dml;
 pub mod bind_expr;
 pub mod bind_lock;
 pub mod bind_query;
+pub mod explain;
 pub mod functions;
+pub mod joins;
 pub mod scope;
 
 use crate::sql::catalog::TableDef;
@@ -359,6 +361,8 @@ pub enum Plan {
         right_width: usize,
         /// Left width (to pad NULLs).
         left_width: usize,
+        /// Equi-join keys (over the left row, over the right row): a hash join when not empty.
+        hash_keys: Vec<(Expr, Expr)>,
     },
     /// Grouping and aggregates: output = group values ++ aggregate results.
     Aggregate {
