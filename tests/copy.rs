@@ -93,7 +93,7 @@ fn copy_in_explicit_block_and_csv() {
         let mut c = client().await;
         c.batch_execute("CREATE TABLE copy_tx (id int PRIMARY KEY, name text)").await.expect("create");
         let tx = c.transaction().await.expect("begin");
-        let lines = vec!["id,name\n".to_string(), "1,\"a,b\"\n".to_string(), "2,\n".to_string()];
+        let lines = ["id,name\n".to_string(), "1,\"a,b\"\n".to_string(), "2,\n".to_string()];
         let n = {
             let sink = tx
                 .copy_in::<_, Bytes>("COPY copy_tx FROM STDIN WITH (FORMAT csv, HEADER true)")
@@ -109,7 +109,7 @@ fn copy_in_explicit_block_and_csv() {
 
         // A duplicate key fails the COPY and the block.
         let tx = c.transaction().await.expect("begin");
-        let lines = vec!["1\ta\n".to_string(), "1\tb\n".to_string()];
+        let lines = ["1\ta\n".to_string(), "1\tb\n".to_string()];
         let err = {
             let sink = tx.copy_in::<_, Bytes>("COPY copy_tx FROM STDIN").await.expect("copy");
             futures_util::pin_mut!(sink);
