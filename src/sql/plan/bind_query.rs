@@ -682,12 +682,8 @@ impl Binder<'_> {
                 Error::new(ErrorKind::UndefinedFunction, format!("function {name} does not exist"))
             })?);
         }
-        // A function returning one column names it after the function, or after the table
-        // alias when one is given (`generate_series(1, 3) g` has a column g).
-        let col_name = match alias {
-            Some(a) if cols.len() == 1 => a.name.value.clone(),
-            _ => name.clone(),
-        };
+        // A scalar function's one column is named after the alias, as in PostgreSQL.
+        let col_name = alias.as_ref().map(|a| a.name.value.clone()).unwrap_or_else(|| name.clone());
         let scols = cols
             .into_iter()
             .map(|t| ScopeColumn {
