@@ -236,7 +236,7 @@ async fn run(
                 let (s, (outputs, error)) = blocking(session, move |s| s.execute_simple(&q.query)).await?;
                 session = s;
                 let fmt = session.format_context();
-                if outputs.is_empty() && error.is_none() {
+                if outputs.is_empty() && error.is_none() && !session.in_copy() {
                     put(&mut conn.out, B::EmptyQueryResponse(EmptyQueryResponse::new()));
                 }
                 send_changes_and_notices(conn, &mut session);
