@@ -8,7 +8,7 @@
 //! ```
 //!
 //! Without `--ssidb` it starts an in-memory ssidb in this process (port 0). Each cell is computed
-//! from the run by the spec header's rules ([`classify`]): `allowed` when an `anomaly-if` rule held,
+//! from the run by the spec header's rules ([`classify()`]): `allowed` when an `anomaly-if` rule held,
 //! else `prevented by 40001` (or another SQLSTATE), `prevented by blocking`, or `prevented`. A `!`
 //! marks a cell that disagrees with the header's `expect` line, `≠` one that differs from
 //! PostgreSQL's. The report ([`report`]) draws each permutation's transcript ([`timeline`]) with a
