@@ -598,10 +598,20 @@ impl Transaction {
         }
         let ts = self.snapshot()?;
         if self.ssi {
-            let newer = match self.mgr.newest_version(key)? {
-                Some((newest, _)) if newest > ts => vec![newest],
-                _ => vec![],
-            };
+            // Every version committed after the snapshot is a rw-conflict with its writer, not
+            // only the newest one (a reader that misses several concurrent writers depends on
+            // each of them).
+            let from = version_prefix(key);
+            let to = version_key(key, ts);
+            let mut newer = Vec::new();
+            for (raw, _) in self.mgr.engine.scan_chunk(
+                Bound::Included(&from),
+                Bound::Excluded(&to),
+                Direction::Forward,
+                usize::MAX,
+            )? {
+                newer.push(decode_version_key(&raw)?.1);
+            }
             let point = (Bound::Included(key.to_vec()), Bound::Included(key.to_vec()));
             self.mgr.ssi.on_read(self.id, point, &newer)?;
         }
@@ -1236,6 +1246,33 @@ mod tests {
         put(&mut t4, "y", Some("2")).unwrap();
         t4.commit().unwrap();
         assert_eq!(m.ssi().stats().0, 0, "no concurrent transactions left to track");
+    }
+
+    #[test]
+    fn a_point_read_conflicts_with_every_concurrent_writer_not_only_the_newest() {
+        // T_r's snapshot misses two commits to x: serializable T_a's, then repeatable-read T_b's
+        // (invisible to SSI). The edge T_r -rw-> T_a completes T_in -> T_r -> T_a.
+        let m = mgr();
+        let mut setup = m.begin(1, IsolationLevel::ReadCommitted, false);
+        put(&mut setup, "x", Some("0")).unwrap();
+        put(&mut setup, "y", Some("0")).unwrap();
+        setup.commit().unwrap();
+        let mut t_r = m.begin(10, IsolationLevel::Serializable, false);
+        t_r.begin_statement().unwrap();
+        let mut t_in = m.begin(20, IsolationLevel::Serializable, false);
+        t_in.begin_statement().unwrap();
+        assert!(t_in.get(b"y").unwrap().is_some());
+        let mut t_a = m.begin(30, IsolationLevel::Serializable, false);
+        t_a.begin_statement().unwrap();
+        put(&mut t_a, "x", Some("a")).unwrap();
+        t_a.commit().unwrap();
+        let mut t_b = m.begin(40, IsolationLevel::RepeatableRead, false);
+        put(&mut t_b, "x", Some("b")).unwrap();
+        t_b.commit().unwrap();
+        assert_eq!(t_r.get(b"x").unwrap(), Some(b"0".to_vec()));
+        // t_in -rw-> t_r completes the structure: the pivot fails at this write.
+        let e = put(&mut t_r, "y", Some("r")).unwrap_err();
+        assert_eq!(e.sqlstate(), "40001");
     }
 
     #[test]
