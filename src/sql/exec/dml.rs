@@ -79,7 +79,7 @@ impl Runner<'_, '_> {
                 self.create_sequence(name, *if_not_exists, data_type.as_ref(), sequence_options)
             }
             Statement::CreateIndex(ci) => self.create_index(ci),
-            Statement::AlterTable(at) => self.alter_table_add_primary_key(at),
+            Statement::AlterTable(at) => self.alter_table(at),
             Statement::Drop { object_type, if_exists, names, cascade, .. } => {
                 self.drop(object_type, names, *if_exists, *cascade)
             }

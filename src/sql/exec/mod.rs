@@ -6,7 +6,7 @@
 //! execution and spilling come with the planner issue. Long loops poll the cancel flag.
 
 pub mod aggregate;
-pub mod alter_pk;
+pub mod alter;
 pub mod create;
 pub mod ddl;
 pub mod dml;
