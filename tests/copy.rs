@@ -38,7 +38,10 @@ async fn count(c: &tokio_postgres::Client, table: &str) -> i64 {
     c.query_one(&format!("SELECT count(*) FROM {table}"), &[]).await.expect("count").get(0)
 }
 
-const ROWS: usize = 100_000;
+/// Rows loaded by `copy_in_many_rows`; `SSIDB_COPY_ROWS=1000000` is the acceptance size.
+fn rows() -> usize {
+    std::env::var("SSIDB_COPY_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000)
+}
 
 #[test]
 fn copy_in_many_rows() {
@@ -47,10 +50,10 @@ fn copy_in_many_rows() {
         c.batch_execute("CREATE TABLE copy_many (id int PRIMARY KEY, name text, v numeric(8,2))")
             .await
             .expect("create");
-        let lines: Vec<String> = (1..=ROWS).map(|i| format!("{i}\tname {i}\t{}.5\n", i % 1000)).collect();
+        let lines: Vec<String> = (1..=rows()).map(|i| format!("{i}\tname {i}\t{}.5\n", i % 1000)).collect();
         let n = copy_lines(&c, "COPY copy_many FROM STDIN", &lines).await.expect("copy");
-        assert_eq!(n, ROWS as u64);
-        assert_eq!(count(&c, "copy_many").await, ROWS as i64);
+        assert_eq!(n, rows() as u64);
+        assert_eq!(count(&c, "copy_many").await, rows() as i64);
         let row = c.query_one("SELECT name, v::text FROM copy_many WHERE id = 4321", &[]).await.expect("row");
         assert_eq!(row.get::<_, String>(0), "name 4321");
         assert_eq!(row.get::<_, String>(1), "321.50");
