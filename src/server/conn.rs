@@ -274,7 +274,7 @@ async fn run(
                 match r {
                     Ok(()) => put(&mut conn.out, B::ParseComplete(ParseComplete::new())),
                     Err(e) => {
-                        session.extended_error(&e);
+                        session.extended_error();
                         send_error(conn, &e);
                         skipping = true;
                     }
@@ -293,7 +293,7 @@ async fn run(
                 match r {
                     Ok(()) => put(&mut conn.out, B::BindComplete(BindComplete::new())),
                     Err(e) => {
-                        session.extended_error(&e);
+                        session.extended_error();
                         send_error(conn, &e);
                         skipping = true;
                     }
@@ -316,7 +316,7 @@ async fn run(
                     }
                     Ok((None, _)) => put(&mut conn.out, B::NoData(NoData::new())),
                     Err(e) => {
-                        session.extended_error(&e);
+                        session.extended_error();
                         send_error(conn, &e);
                         skipping = true;
                     }

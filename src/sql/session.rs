@@ -266,7 +266,7 @@ impl Session {
         let parsed = match parser::parse(sql) {
             Ok(p) => p,
             Err(e) => {
-                self.fail(&e);
+                self.fail();
                 return (outputs, Some(e));
             }
         };
@@ -288,7 +288,7 @@ impl Session {
                 }
                 Ok(out) => outputs.push(out),
                 Err(e) => {
-                    self.fail(&e);
+                    self.fail();
                     return (outputs, Some(e));
                 }
             }
@@ -319,8 +319,7 @@ impl Session {
     /// savepoint is undone (ROLLBACK TO SAVEPOINT can resume from there); without one, the whole
     /// transaction is rolled back and the block waits for ROLLBACK. An implicit transaction is
     /// simply rolled back.
-    fn fail(&mut self, e: &Error) {
-        let _ = e;
+    fn fail(&mut self) {
         match self.block {
             Block::Explicit | Block::Failed => {
                 match self.savepoints.last() {
@@ -910,7 +909,7 @@ impl Session {
             None => match self.run_portal_statement(&stmt, &params) {
                 Ok(r) => (r, 0),
                 Err(e) => {
-                    self.fail(&e);
+                    self.fail();
                     return Err(e);
                 }
             },
@@ -928,17 +927,18 @@ impl Session {
         Ok(PortalOutput { rows, tag: Some(result.tag()), returns_rows })
     }
 
-    /// Records an error raised while processing extended-protocol messages.
-    pub fn extended_error(&mut self, e: &Error) {
-        self.fail(e);
+    /// Records an error raised while processing extended-protocol messages: the transaction
+    /// fails as for any other error.
+    pub fn extended_error(&mut self) {
+        self.fail();
     }
 
     /// Sync: ends an implicit transaction.
     pub fn sync(&mut self) -> Result<()> {
         self.portals.retain(|k, _| !k.is_empty());
         let r = self.end_implicit();
-        if let Err(e) = &r {
-            self.fail(e);
+        if r.is_err() {
+            self.fail();
         }
         r
     }

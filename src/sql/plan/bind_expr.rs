@@ -123,34 +123,6 @@ fn comparison(op: &BinaryOperator) -> Option<BinOp> {
     })
 }
 
-fn op_symbol(op: BinOp) -> &'static str {
-    match op {
-        BinOp::Add => "+",
-        BinOp::Sub => "-",
-        BinOp::Mul => "*",
-        BinOp::Div => "/",
-        BinOp::Mod => "%",
-        BinOp::Pow => "^",
-        BinOp::Eq => "=",
-        BinOp::Ne => "<>",
-        BinOp::Lt => "<",
-        BinOp::Le => "<=",
-        BinOp::Gt => ">",
-        BinOp::Ge => ">=",
-        BinOp::Concat => "||",
-        BinOp::And => "AND",
-        BinOp::Or => "OR",
-        BinOp::Regex { ci: false, negated: false } => "~",
-        BinOp::Regex { ci: true, negated: false } => "~*",
-        BinOp::Regex { ci: false, negated: true } => "!~",
-        BinOp::Regex { ci: true, negated: true } => "!~*",
-        BinOp::BitAnd => "&",
-        BinOp::BitOr => "|",
-        BinOp::ShiftLeft => "<<",
-        BinOp::ShiftRight => ">>",
-    }
-}
-
 impl Binder<'_> {
     /// Binds an expression over `scope`.
     pub fn expr(&mut self, e: &ast::Expr, scope: &Scope) -> Result<(Expr, DataType)> {
@@ -388,7 +360,7 @@ impl Binder<'_> {
                 let (x, xt) = self.expr(left, scope)?;
                 if let A::Subquery(q) = right.as_ref() {
                     let q = self.subquery(q, scope)?;
-                    let (x, plan) = self.align_subquery(x, xt, q, op_symbol(op))?;
+                    let (x, plan) = self.align_subquery(x, xt, q, op.symbol())?;
                     return Ok((
                         Expr::Subquery(
                             Box::new(plan),
@@ -405,7 +377,7 @@ impl Binder<'_> {
                             xt.clone(),
                             Expr::Const(Value::Null),
                             (**elem).clone(),
-                            op_symbol(op),
+                            op.symbol(),
                         )?;
                         let target =
                             if xt == DataType::Unknown { (**elem).clone() } else { unify_or(&xt, elem) };
@@ -808,7 +780,7 @@ impl Binder<'_> {
     ) -> Result<(Expr, DataType)> {
         use DataType as T;
         if let Some(cmp) = comparison(op) {
-            let (l, r) = self.compare_operands(l, lt, r, rt, op_symbol(cmp))?;
+            let (l, r) = self.compare_operands(l, lt, r, rt, cmp.symbol())?;
             return Ok((Expr::Binary(cmp, Box::new(l), Box::new(r)), T::Bool));
         }
         let bop = match op {
@@ -881,12 +853,10 @@ impl Binder<'_> {
         };
         match bop {
             BinOp::Regex { .. } => {
-                let l = self
-                    .try_coerce(l, &lt, &T::Text)?
-                    .ok_or_else(|| no_operator(op_symbol(bop), &lt, &rt))?;
-                let r = self
-                    .try_coerce(r, &rt, &T::Text)?
-                    .ok_or_else(|| no_operator(op_symbol(bop), &lt, &rt))?;
+                let l =
+                    self.try_coerce(l, &lt, &T::Text)?.ok_or_else(|| no_operator(bop.symbol(), &lt, &rt))?;
+                let r =
+                    self.try_coerce(r, &rt, &T::Text)?.ok_or_else(|| no_operator(bop.symbol(), &lt, &rt))?;
                 Ok((Expr::Binary(bop, Box::new(l), Box::new(r)), T::Bool))
             }
             BinOp::Concat => {
@@ -939,7 +909,7 @@ impl Binder<'_> {
         rt: DataType,
     ) -> Result<(Expr, DataType)> {
         use DataType as T;
-        let sym = op_symbol(op);
+        let sym = op.symbol();
         // Date and time arithmetic.
         let dt = match (op, &lt, &rt) {
             (BinOp::Add, T::Date, T::Int4 | T::Int2 | T::Int8 | T::Unknown)

@@ -24,7 +24,7 @@
 //! acceptance tests bound.
 
 use super::access::{IndexScan, KeyPart};
-use super::{BinOp, Expr, JoinKind, Plan, SetOpKind, UnOp};
+use super::{Expr, JoinKind, Plan, SetOpKind, UnOp};
 use crate::sql::types::Value;
 use std::time::Duration;
 
@@ -99,34 +99,6 @@ impl Names {
     }
 }
 
-fn op_text(op: BinOp) -> &'static str {
-    match op {
-        BinOp::Add => "+",
-        BinOp::Sub => "-",
-        BinOp::Mul => "*",
-        BinOp::Div => "/",
-        BinOp::Mod => "%",
-        BinOp::Pow => "^",
-        BinOp::Eq => "=",
-        BinOp::Ne => "<>",
-        BinOp::Lt => "<",
-        BinOp::Le => "<=",
-        BinOp::Gt => ">",
-        BinOp::Ge => ">=",
-        BinOp::Concat => "||",
-        BinOp::And => "AND",
-        BinOp::Or => "OR",
-        BinOp::Regex { ci: false, negated: false } => "~",
-        BinOp::Regex { ci: true, negated: false } => "~*",
-        BinOp::Regex { ci: false, negated: true } => "!~",
-        BinOp::Regex { ci: true, negated: true } => "!~*",
-        BinOp::BitAnd => "&",
-        BinOp::BitOr => "|",
-        BinOp::ShiftLeft => "<<",
-        BinOp::ShiftRight => ">>",
-    }
-}
-
 fn literal(v: &Value) -> String {
     match v {
         Value::Null => "NULL".into(),
@@ -159,7 +131,7 @@ fn expr(e: &Expr, names: &Names) -> String {
         Expr::Param(i) => format!("${}", i + 1),
         Expr::Unary(UnOp::Neg, a) => format!("(- {})", x(a)),
         Expr::Unary(UnOp::Not, a) => format!("(NOT {})", x(a)),
-        Expr::Binary(op, a, b) => format!("({} {} {})", x(a), op_text(*op), x(b)),
+        Expr::Binary(op, a, b) => format!("({} {} {})", x(a), op.symbol(), x(b)),
         Expr::IsNull(a, not) => format!("({} IS {}NULL)", x(a), if *not { "NOT " } else { "" }),
         Expr::IsDistinct(a, b, not) => {
             format!("({} IS {}DISTINCT FROM {})", x(a), if *not { "NOT " } else { "" }, x(b))

@@ -85,6 +85,37 @@ pub enum BinOp {
     ShiftRight,
 }
 
+impl BinOp {
+    /// The operator as PostgreSQL spells it (error messages, EXPLAIN).
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::Mod => "%",
+            BinOp::Pow => "^",
+            BinOp::Eq => "=",
+            BinOp::Ne => "<>",
+            BinOp::Lt => "<",
+            BinOp::Le => "<=",
+            BinOp::Gt => ">",
+            BinOp::Ge => ">=",
+            BinOp::Concat => "||",
+            BinOp::And => "AND",
+            BinOp::Or => "OR",
+            BinOp::Regex { ci: false, negated: false } => "~",
+            BinOp::Regex { ci: true, negated: false } => "~*",
+            BinOp::Regex { ci: false, negated: true } => "!~",
+            BinOp::Regex { ci: true, negated: true } => "!~*",
+            BinOp::BitAnd => "&",
+            BinOp::BitOr => "|",
+            BinOp::ShiftLeft => "<<",
+            BinOp::ShiftRight => ">>",
+        }
+    }
+}
+
 /// Unary operators.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UnOp {

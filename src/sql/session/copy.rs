@@ -212,7 +212,7 @@ impl Session {
                 })
             }
             Err(e) => {
-                self.fail(&e);
+                self.fail();
                 Err(e)
             }
         }
@@ -221,7 +221,7 @@ impl Session {
     /// CopyFail from the client, or a message COPY does not allow: the COPY fails.
     pub fn copy_fail(&mut self, e: Error) -> Error {
         self.copy.copy_in = None;
-        self.fail(&e);
+        self.fail();
         e
     }
 
