@@ -494,11 +494,16 @@ impl Transaction {
             self.read_ts = Some(ts);
             return Ok(ts);
         }
-        let ts = self.mgr.take_snapshot(self.id);
-        if serializable && self.read_ts.is_none() {
-            self.mgr.ssi.register(self.id, self.pid, ts, self.read_only);
+        let ts = if serializable && self.read_ts.is_none() {
+            // Snapshot and registration are one step under the SSI latch: a transaction that
+            // commits after the snapshot must find this one registered, or SSI's clean-up could
+            // forget it (and its SIREAD locks) while this transaction is still concurrent with it.
             self.ssi = true;
-        }
+            let (mgr, id) = (&self.mgr, self.id);
+            mgr.ssi.register_with(id, self.pid, self.read_only, || mgr.take_snapshot(id))
+        } else {
+            self.mgr.take_snapshot(self.id)
+        };
         self.read_ts = Some(ts);
         Ok(ts)
     }
@@ -601,19 +606,23 @@ impl Transaction {
             // Every version committed after the snapshot is a rw-conflict with its writer, not
             // only the newest one (a reader that misses several concurrent writers depends on
             // each of them).
+            //
+            // The SIREAD lock goes in before the versions are looked at: a writer whose
+            // pre-commit check ran before it had already published its versions (the check and
+            // the append happen under the SSI latch), so the scan below meets them; one whose
+            // check runs after it sees the lock. Either way the edge is found.
+            let point = (Bound::Included(key.to_vec()), Bound::Included(key.to_vec()));
+            self.mgr.ssi.on_read(self.id, point)?;
             let from = version_prefix(key);
             let to = version_key(key, ts);
-            let mut newer = Vec::new();
             for (raw, _) in self.mgr.engine.scan_chunk(
                 Bound::Included(&from),
                 Bound::Excluded(&to),
                 Direction::Forward,
                 usize::MAX,
             )? {
-                newer.push(decode_version_key(&raw)?.1);
+                self.mgr.ssi.on_newer_version(self.id, decode_version_key(&raw)?.1)?;
             }
-            let point = (Bound::Included(key.to_vec()), Bound::Included(key.to_vec()));
-            self.mgr.ssi.on_read(self.id, point, &newer)?;
         }
         let from = version_key(key, ts);
         let to = version_key(key, 0);
@@ -638,7 +647,7 @@ impl Transaction {
     ) -> Result<MvccScan> {
         let ts = self.snapshot()?;
         let ssi = if self.ssi {
-            self.mgr.ssi.on_read(self.id, (from.clone(), to.clone()), &[])?;
+            self.mgr.ssi.on_read(self.id, (from.clone(), to.clone()))?;
             Some(SsiReads { mgr: self.mgr.clone(), txn: self.id, newer: Vec::new() })
         } else {
             None

@@ -322,7 +322,21 @@ impl Ssi {
 
     /// Registers a SERIALIZABLE transaction at its snapshot.
     pub fn register(&self, id: TxnId, pid: i32, read_ts: Timestamp, read_only: bool) {
-        self.inner.lock().txns.insert(
+        self.register_with(id, pid, read_only, || read_ts);
+    }
+
+    /// Takes a snapshot with `take` and registers the transaction at it, atomically with respect
+    /// to commits (which hold the SSI latch from their pre-commit check to their timestamp).
+    pub fn register_with(
+        &self,
+        id: TxnId,
+        pid: i32,
+        read_only: bool,
+        take: impl FnOnce() -> Timestamp,
+    ) -> Timestamp {
+        let mut inner = self.inner.lock();
+        let read_ts = take();
+        inner.txns.insert(
             id,
             SerTxn {
                 pid,
@@ -336,6 +350,7 @@ impl Ssi {
                 outs: BTreeSet::new(),
             },
         );
+        read_ts
     }
 
     /// Whether `id` is registered (SERIALIZABLE with a snapshot).
@@ -343,19 +358,14 @@ impl Ssi {
         self.inner.lock().txns.contains_key(&id)
     }
 
-    /// Records a SIREAD lock and the rw-edges to the writers of versions the read skipped
-    /// (committed after the snapshot, by `newer` commit timestamps).
-    pub fn on_read(&self, me: TxnId, range: KeyRange, newer: &[Timestamp]) -> Result<()> {
+    /// Records a SIREAD lock. Taken before the data is read, so that a writer committing
+    /// meanwhile either sees the lock or has published the versions the read then meets (and
+    /// reports with [`Ssi::on_newer_version`]).
+    pub fn on_read(&self, me: TxnId, range: KeyRange) -> Result<()> {
         let mut inner = self.inner.lock();
         inner.check_doomed(me)?;
-        match inner.txns.get_mut(&me) {
-            Some(t) => t.reads.push(range),
-            None => return Ok(()),
-        }
-        for ts in newer {
-            if let Some(&w) = inner.by_commit_ts.get(ts) {
-                inner.add_edge(me, me, w)?;
-            }
+        if let Some(t) = inner.txns.get_mut(&me) {
+            t.reads.push(range);
         }
         Ok(())
     }
@@ -514,8 +524,8 @@ mod tests {
         let ssi = Ssi::new();
         ssi.register(1, 10, 5, false);
         ssi.register(2, 20, 5, false);
-        ssi.on_read(1, point("x"), &[]).unwrap();
-        ssi.on_read(2, point("y"), &[]).unwrap();
+        ssi.on_read(1, point("x")).unwrap();
+        ssi.on_read(2, point("y")).unwrap();
         ssi.on_write(1, b"y").unwrap(); // 2 -rw-> 1
         ssi.on_write(2, b"x").unwrap(); // 1 -rw-> 2
         let pc = ssi.pre_commit(1, &mut [b"y".as_slice()].into_iter()).unwrap().unwrap();
@@ -529,11 +539,11 @@ mod tests {
     fn serial_execution_has_no_conflict() {
         let ssi = Ssi::new();
         ssi.register(1, 10, 5, false);
-        ssi.on_read(1, point("x"), &[]).unwrap();
+        ssi.on_read(1, point("x")).unwrap();
         ssi.on_write(1, b"y").unwrap();
         ssi.pre_commit(1, &mut [b"y".as_slice()].into_iter()).unwrap().unwrap().committed(6);
         ssi.register(2, 20, 6, false);
-        ssi.on_read(2, point("y"), &[]).unwrap();
+        ssi.on_read(2, point("y")).unwrap();
         ssi.on_write(2, b"x").unwrap();
         assert!(ssi.pre_commit(2, &mut [b"x".as_slice()].into_iter()).unwrap().is_some());
     }
@@ -544,8 +554,8 @@ mod tests {
         ssi.register(1, 10, 5, false);
         ssi.register(2, 20, 5, false);
         let range = (Bound::Included(b"k1".to_vec()), Bound::Excluded(b"k9".to_vec()));
-        ssi.on_read(1, range.clone(), &[]).unwrap();
-        ssi.on_read(2, range, &[]).unwrap();
+        ssi.on_read(1, range.clone()).unwrap();
+        ssi.on_read(2, range).unwrap();
         ssi.on_write(1, b"k5").unwrap(); // insert into the range both read: 2 -rw-> 1
         ssi.on_write(2, b"k6").unwrap(); // 1 -rw-> 2
         ssi.pre_commit(1, &mut [b"k5".as_slice()].into_iter()).unwrap().unwrap().committed(6);
@@ -561,15 +571,16 @@ mod tests {
         let ssi = Ssi::new();
         ssi.register(1, 10, 5, false);
         ssi.register(2, 20, 5, false);
-        ssi.on_read(1, point("ctl"), &[]).unwrap();
+        ssi.on_read(1, point("ctl")).unwrap();
         ssi.on_write(1, b"r3").unwrap();
         ssi.on_write(2, b"ctl").unwrap(); // 1 -rw-> 2
         ssi.pre_commit(2, &mut [b"ctl".as_slice()].into_iter()).unwrap().unwrap().committed(6);
         ssi.register(3, 30, 6, true);
-        ssi.on_read(3, point("ctl"), &[]).unwrap();
+        ssi.on_read(3, point("ctl")).unwrap();
         ssi.pre_commit(1, &mut [b"r3".as_slice()].into_iter()).unwrap().unwrap().committed(7);
         // T3 meets T1's version committed at 7 > its snapshot 6: 3 -rw-> 1 -rw-> 2, T2 first.
-        let e = ssi.on_read(3, point("r3"), &[7]).unwrap_err();
+        ssi.on_read(3, point("r3")).unwrap();
+        let e = ssi.on_newer_version(3, 7).unwrap_err();
         assert_eq!(e.sqlstate(), "40001");
     }
 
@@ -580,17 +591,17 @@ mod tests {
         let ssi = Ssi::new();
         ssi.register(1, 10, 5, false); // pivot
         ssi.register(2, 20, 5, false); // T_out
-        ssi.on_read(1, point("a"), &[]).unwrap();
+        ssi.on_read(1, point("a")).unwrap();
         ssi.on_write(2, b"a").unwrap(); // 1 -rw-> 2
         ssi.pre_commit(2, &mut [b"a".as_slice()].into_iter()).unwrap().unwrap().committed(6);
         // A read-only transaction that started before T_out committed: no danger.
         ssi.register(3, 30, 5, true);
-        ssi.on_read(3, point("b"), &[]).unwrap();
+        ssi.on_read(3, point("b")).unwrap();
         ssi.on_write(1, b"b").unwrap(); // 3 -rw-> 1: structure 3 -> 1 -> 2 with read-only 3, snapshot 5 < 6
         assert!(ssi.check(1).is_ok());
         // One that started after T_out committed: dangerous; the pivot (1) is the victim.
         ssi.register(4, 40, 6, true);
-        ssi.on_read(4, point("b"), &[]).unwrap();
+        ssi.on_read(4, point("b")).unwrap();
         let e = ssi.on_write(1, b"b");
         let doomed = e.is_err() || ssi.check(1).is_err();
         assert!(doomed);
