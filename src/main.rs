@@ -13,6 +13,9 @@ const USAGE: &str = "usage: ssidb [serve] [--listen HOST:PORT] [--data-dir DIR] 
   --buffer-pool SIZE    buffer pool size, e.g. 64MB, 1GB (default 128MB)
   --checkpoint-secs N   seconds between checkpoints (default 10)
   --checkpoint-wal SIZE write-ahead log volume that triggers a checkpoint (default 64MB)
+  --ssi-max-locks N     SERIALIZABLE bookkeeping budget per database: transactions plus SIREAD
+                        locks tracked at once (default 200000, minimum 8); past it locks are
+                        merged into coarser ranges and old committed transactions summarized
 ";
 
 struct Args {
@@ -21,6 +24,7 @@ struct Args {
     buffer_pool: u64,
     checkpoint_secs: u64,
     checkpoint_wal: u64,
+    ssi_max_locks: usize,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -30,6 +34,7 @@ fn parse_args() -> Result<Args, String> {
         buffer_pool: 128 << 20,
         checkpoint_secs: 10,
         checkpoint_wal: 64 << 20,
+        ssi_max_locks: 0,
     };
     let mut it = std::env::args().skip(1).peekable();
     if it.peek().map(String::as_str) == Some("serve") {
@@ -57,6 +62,10 @@ fn parse_args() -> Result<Args, String> {
             "--checkpoint-wal" => {
                 let v = value("--checkpoint-wal")?;
                 args.checkpoint_wal = parse_size(&v).map_err(|e| format!("--checkpoint-wal: {e}"))?;
+            }
+            "--ssi-max-locks" => {
+                let v = value("--ssi-max-locks")?;
+                args.ssi_max_locks = v.parse().map_err(|_| format!("--ssi-max-locks: not a number: {v}"))?;
             }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument: {other}")),
@@ -101,6 +110,7 @@ fn main() -> ExitCode {
             buffer_pool_bytes: args.buffer_pool,
             checkpoint_wal_bytes: args.checkpoint_wal,
             checkpoint_interval: Some(std::time::Duration::from_secs(args.checkpoint_secs.max(1))),
+            ssi_max_locks: args.ssi_max_locks,
         };
         let cluster = match tokio::task::spawn_blocking(move || Cluster::open(&storage)).await {
             Ok(Ok(c)) => c,

@@ -243,3 +243,20 @@ fn key_share_does_not_block_a_non_key_update() {
         Err("0A000: FOR UPDATE is not allowed with aggregate functions".to_string())
     );
 }
+
+#[test]
+fn a_long_wait_without_a_cycle_is_never_a_deadlock() {
+    // deadlock_timeout 100ms: the waiter checks for a cycle after 100 ms (and keeps waiting when
+    // there is none); after 3 s the holder commits and the waiter's UPDATE goes through.
+    let (cluster, mut a, mut b) = setup(ACCOUNTS);
+    b.ok("SET deadlock_timeout = '100ms'");
+    a.ok("BEGIN");
+    a.ok("UPDATE accounts SET balance = balance - 10 WHERE id = 'checking'");
+    let h = blocked(&cluster, b, a.pid(), "UPDATE accounts SET balance = balance + 1 WHERE id = 'checking'");
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(!h.is_finished(), "the waiter gave up while the holder still held the lock");
+    a.ok("COMMIT");
+    let (mut b, r) = h.join().expect("waiter");
+    assert_eq!(r, Ok(vec![]), "the waiter must proceed, not fail");
+    assert_eq!(b.ok("SELECT balance FROM accounts WHERE id = 'checking'"), vec!["591".to_string()]);
+}

@@ -31,6 +31,9 @@ pub struct StorageConfig {
     pub checkpoint_wal_bytes: u64,
     /// Time between checkpoints (`None` = by log volume only).
     pub checkpoint_interval: Option<std::time::Duration>,
+    /// SSI budget per database: transactions plus SIREAD locks tracked at once (0 = the default,
+    /// [`crate::txn::ssi::DEFAULT_BUDGET`]).
+    pub ssi_max_locks: usize,
 }
 
 /// Key spaces of the shared store:
@@ -107,6 +110,7 @@ pub struct Cluster {
     sessions: RwLock<BTreeMap<i32, SessionInfo>>,
     next_pid: AtomicI32,
     next_db_oid: AtomicU32,
+    ssi_budget: usize,
 }
 
 impl Cluster {
@@ -146,15 +150,19 @@ impl Cluster {
                 (logged, Some(lock))
             }
         };
-        Self::with_engine(engine, dir_lock)
+        Self::with_engine(engine, dir_lock, config.ssi_max_locks)
     }
 
     /// A cluster on a given engine (tests: fault injection, crash disks).
     pub fn open_engine(engine: Arc<dyn Engine>) -> Result<Arc<Cluster>> {
-        Self::with_engine(engine, None)
+        Self::with_engine(engine, None, 0)
     }
 
-    fn with_engine(engine: Arc<dyn Engine>, dir_lock: Option<std::fs::File>) -> Result<Arc<Cluster>> {
+    fn with_engine(
+        engine: Arc<dyn Engine>,
+        dir_lock: Option<std::fs::File>,
+        ssi_max_locks: usize,
+    ) -> Result<Arc<Cluster>> {
         let cluster = Arc::new(Cluster {
             engine,
             _dir_lock: dir_lock,
@@ -162,6 +170,10 @@ impl Cluster {
             sessions: RwLock::new(BTreeMap::new()),
             next_pid: AtomicI32::new(std::process::id() as i32 % 100_000 * 10 + 1000),
             next_db_oid: AtomicU32::new(16384),
+            ssi_budget: match ssi_max_locks {
+                0 => crate::txn::ssi::DEFAULT_BUDGET,
+                n => n,
+            },
         });
         let existing = cluster.stored_databases()?;
         if existing.is_empty() {
@@ -208,6 +220,7 @@ impl Cluster {
         }
         let view: Arc<dyn Engine> = Arc::new(Prefixed::new(self.engine.clone(), database_prefix(oid)));
         let db = Arc::new(Database { name: name.to_string(), oid, txn: TxnManager::open(view)? });
+        db.txn.ssi().set_budget(self.ssi_budget);
         self.databases.write().insert(name.to_string(), db.clone());
         Ok(db)
     }
@@ -224,6 +237,11 @@ impl Cluster {
     /// Makes everything committed so far durable (checkpoint of the shared store).
     pub fn checkpoint(&self) -> Result<()> {
         self.engine.checkpoint()
+    }
+
+    /// Counters of the shared store (pages, buffer pool, log).
+    pub fn storage_counters(&self) -> Vec<(&'static str, u64)> {
+        self.engine.counters()
     }
 
     /// Status of the shared store.

@@ -240,6 +240,18 @@ impl Engine for Logged {
         Ok(s)
     }
 
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        let w = self.wal.stats();
+        let mut out = vec![
+            ("wal_records", w.records),
+            ("wal_flushes", w.flushes),
+            ("wal_bytes", w.bytes),
+            ("checkpoints", self.checkpoints()),
+        ];
+        out.extend(self.inner.counters());
+        out
+    }
+
     fn checkpoint(&self) -> Result<()> {
         let _one = self.checkpointing.lock();
         self.check_writable()?;

@@ -125,6 +125,12 @@ pub trait Engine: Send + Sync {
     /// Current status.
     fn status(&self) -> Result<Status>;
 
+    /// Named counters for observability (`ssidb_stats`): pages, pool, log. Engines without
+    /// any report none.
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
+
     /// Makes everything written so far durable without the log (a checkpoint); engines without
     /// persistence do nothing.
     fn checkpoint(&self) -> Result<()> {

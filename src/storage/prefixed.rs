@@ -104,6 +104,10 @@ impl Engine for Prefixed {
         self.inner.status()
     }
 
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        self.inner.counters()
+    }
+
     fn checkpoint(&self) -> Result<()> {
         self.inner.checkpoint()
     }

@@ -70,20 +70,84 @@ struct SerTxn {
     reads: Vec<KeyRange>,
     ins: BTreeSet<TxnId>,
     outs: BTreeSet<TxnId>,
+    /// The earliest commit among out-conflicts that were summarized away (evicted under the
+    /// memory budget): they still count as `T_out` candidates through this timestamp.
+    summary_out: Option<Timestamp>,
 }
 
 impl SerTxn {
     fn read_only(&self) -> bool {
         self.declared_read_only || (self.commit_ts.is_some() && !self.wrote)
     }
+
+    /// Budget units this transaction holds: itself plus its SIREAD locks; a doomed transaction
+    /// holds none (its locks are dropped: it can never commit).
+    fn cost(&self) -> usize {
+        if self.doomed {
+            0
+        } else {
+            1 + self.reads.len()
+        }
+    }
 }
 
-#[derive(Default)]
+/// Counters of the SSI state, for `ssidb_stats`.
+#[derive(Clone, Debug, Default)]
+pub struct SsiCounters {
+    /// Budget units (transactions + SIREAD locks) allowed.
+    pub budget: usize,
+    /// Units in use now.
+    pub used: usize,
+    /// The most units ever in use.
+    pub used_max: usize,
+    /// Serialization failures (40001) raised, by reason.
+    pub failures: Vec<(&'static str, u64)>,
+    /// Transactions doomed as victims of a dangerous structure found by another transaction.
+    pub doomed: u64,
+    /// Times a transaction's SIREAD locks were merged into coarser ranges under the budget.
+    pub coarsened: u64,
+    /// Committed transactions summarized away under the budget.
+    pub summarized: u64,
+    /// Active transactions doomed to make room under the budget.
+    pub budget_victims: u64,
+}
+
+/// The default budget: transactions plus SIREAD locks tracked at once per database.
+pub const DEFAULT_BUDGET: usize = 200_000;
+/// The smallest budget accepted: room for a few sessions with one coarse lock each.
+pub const MIN_BUDGET: usize = 8;
+
+/// Why a serialization failure was raised (the counters' keys and the detail's reason code).
+const R_OUT_PIVOT: &str = "conflict out of a pivot whose out-conflict committed first";
+const R_IN_PIVOT: &str = "conflict in to a pivot whose out-conflict committed first";
+const R_PIVOT_AT_COMMIT: &str = "pivot at commit";
+const R_TIN_AT_COMMIT: &str = "T_in at commit";
+const R_DOOMED: &str = "canceled as the pivot of a dangerous structure";
+const R_BUDGET: &str = "canceled to stay within the SSI memory budget";
+
 struct Inner {
     txns: HashMap<TxnId, SerTxn>,
     by_commit_ts: HashMap<Timestamp, TxnId>,
     /// Sessions waiting for a safe snapshot, and the transactions they wait for.
     deferrable_waits: HashMap<i32, Vec<TxnId>>,
+    budget: usize,
+    used: usize,
+    counters: SsiCounters,
+    failures: HashMap<&'static str, u64>,
+}
+
+impl Default for Inner {
+    fn default() -> Self {
+        Inner {
+            txns: HashMap::new(),
+            by_commit_ts: HashMap::new(),
+            deferrable_waits: HashMap::new(),
+            budget: DEFAULT_BUDGET,
+            used: 0,
+            counters: SsiCounters::default(),
+            failures: HashMap::new(),
+        }
+    }
 }
 
 /// Serialization failure texts.
@@ -96,66 +160,134 @@ pub fn serialization_failure(detail: String) -> Error {
     .with_hint("The transaction might succeed if retried.")
 }
 
+/// Orders lower bounds: `Unbounded` first, then by key, `Included(k)` before `Excluded(k)`.
+fn lower_le(a: &Bound<Vec<u8>>, b: &Bound<Vec<u8>>) -> bool {
+    match (a, b) {
+        (Bound::Unbounded, _) => true,
+        (_, Bound::Unbounded) => false,
+        (Bound::Included(x), Bound::Included(y))
+        | (Bound::Excluded(x), Bound::Excluded(y))
+        | (Bound::Included(x), Bound::Excluded(y)) => x <= y,
+        (Bound::Excluded(x), Bound::Included(y)) => x < y,
+    }
+}
+
+/// Orders upper bounds: `Unbounded` last, then by key, `Excluded(k)` before `Included(k)`.
+fn upper_ge(a: &Bound<Vec<u8>>, b: &Bound<Vec<u8>>) -> bool {
+    match (a, b) {
+        (Bound::Unbounded, _) => true,
+        (_, Bound::Unbounded) => false,
+        (Bound::Included(x), Bound::Included(y))
+        | (Bound::Excluded(x), Bound::Excluded(y))
+        | (Bound::Included(x), Bound::Excluded(y)) => x >= y,
+        (Bound::Excluded(x), Bound::Included(y)) => x > y,
+    }
+}
+
+/// Halves the number of ranges by merging neighbours (in key order) into their hull. The result
+/// covers every key the input did, so conflicts are only ever added, never lost.
+fn coarsen(ranges: &mut Vec<KeyRange>) {
+    let mut sorted = std::mem::take(ranges);
+    sorted.sort_by(|a, b| {
+        if lower_le(&a.0, &b.0) {
+            if lower_le(&b.0, &a.0) {
+                std::cmp::Ordering::Equal
+            } else {
+                std::cmp::Ordering::Less
+            }
+        } else {
+            std::cmp::Ordering::Greater
+        }
+    });
+    let mut it = sorted.into_iter();
+    while let Some(a) = it.next() {
+        match it.next() {
+            Some(b) => {
+                let lo = if lower_le(&a.0, &b.0) { a.0 } else { b.0 };
+                let hi = if upper_ge(&a.1, &b.1) { a.1 } else { b.1 };
+                ranges.push((lo, hi));
+            }
+            None => ranges.push(a),
+        }
+    }
+}
+
 impl Inner {
     fn committed(&self, t: TxnId) -> Option<Timestamp> {
         self.txns.get(&t).and_then(|x| x.commit_ts)
     }
 
-    /// `a` committed strictly before `b` commits (b uncommitted counts as later).
-    fn commits_before(&self, a: TxnId, b: TxnId) -> bool {
-        match (self.committed(a), self.committed(b)) {
-            (Some(x), Some(y)) => x < y,
-            (Some(_), None) => true,
-            _ => false,
+    /// The earliest commit among `p`'s out-conflicts (summarized ones included): the best
+    /// `T_out` candidate, as every condition of a dangerous structure favours an earlier one.
+    fn earliest_out(&self, p: TxnId) -> Option<Timestamp> {
+        let t = self.txns.get(&p)?;
+        t.outs.iter().filter_map(|o| self.committed(*o)).chain(t.summary_out).min()
+    }
+
+    /// Whether `t_in -rw-> p -rw-> T_out`, with `T_out` committed at `out_ts`, is dangerous:
+    /// `T_out` committed before `p` and not after `t_in` (uncommitted counts as later), and a
+    /// read-only `t_in` only matters if `T_out` committed before its snapshot.
+    fn dangerous(&self, t_in: TxnId, p: TxnId, out_ts: Timestamp) -> bool {
+        let Some(i) = self.txns.get(&t_in) else { return false };
+        if i.doomed {
+            return false; // never commits, so it closes no cycle
         }
+        let before_p = self.committed(p).is_none_or(|pc| out_ts < pc);
+        let not_after_in = i.commit_ts.is_none_or(|ic| out_ts <= ic);
+        let read_only_ok = !i.read_only() || out_ts <= i.read_ts;
+        before_p && not_after_in && read_only_ok
     }
 
-    /// `t_out` committed and not after `t_in` (equal when they are the same transaction).
-    fn committed_not_after(&self, t_out: TxnId, t_in: TxnId) -> bool {
-        match (self.committed(t_out), self.committed(t_in)) {
-            (Some(x), Some(y)) => x <= y,
-            (Some(_), None) => true,
-            _ => false,
-        }
+    fn fail(&mut self, reason: &'static str, detail: String) -> Error {
+        *self.failures.entry(reason).or_default() += 1;
+        serialization_failure(detail)
     }
 
-    /// The read-only rule: a read-only `t_in` only matters if `t_out` committed before its snapshot.
-    fn read_only_ok(&self, t_in: TxnId, t_out: TxnId) -> bool {
-        let (Some(i), Some(o)) = (self.txns.get(&t_in), self.committed(t_out)) else { return false };
-        !i.read_only() || o <= i.read_ts
-    }
-
-    /// Whether `t_in -> p -> t_out` is a dangerous structure now.
-    fn dangerous(&self, t_in: TxnId, p: TxnId, t_out: TxnId) -> bool {
-        self.commits_before(t_out, p)
-            && self.committed_not_after(t_out, t_in)
-            && self.read_only_ok(t_in, t_out)
-    }
-
-    fn describe(&self, t_in: TxnId, p: TxnId, t_out: TxnId, what: &str) -> String {
+    fn describe(&self, t_in: TxnId, p: TxnId, out_ts: Timestamp, what: &str) -> String {
         let pid = |t: TxnId| self.txns.get(&t).map(|x| x.pid).unwrap_or(0);
+        let out = match self.by_commit_ts.get(&out_ts) {
+            Some(&t_out) => format!("transaction {t_out} (pid {})", pid(t_out)),
+            None => "a summarized transaction".to_string(),
+        };
         format!(
             "Reason code: {what}. Dependency cycle: transaction {t_in} (pid {}) -rw-> transaction {p} (pid {}) \
-             -rw-> transaction {t_out} (pid {}), which committed first.",
+             -rw-> {out}, which committed first.",
             pid(t_in),
             pid(p),
-            pid(t_out)
         )
     }
 
+    /// Marks `victim` doomed: it fails with 40001 at its next read, write or commit, and its
+    /// SIREAD locks go at once (it can never commit, so its reads no longer matter).
+    fn doom(&mut self, victim: TxnId) {
+        if let Some(v) = self.txns.get_mut(&victim) {
+            if !v.doomed && v.commit_ts.is_none() {
+                self.used -= v.cost();
+                v.doomed = true;
+                v.reads = Vec::new();
+            }
+        }
+    }
+
     /// Fails `me` or dooms the other victim for a dangerous structure found while adding an edge.
-    fn resolve(&mut self, me: TxnId, t_in: TxnId, p: TxnId, t_out: TxnId, what: &str) -> Result<()> {
+    fn resolve(
+        &mut self,
+        me: TxnId,
+        t_in: TxnId,
+        p: TxnId,
+        out_ts: Timestamp,
+        what: &'static str,
+    ) -> Result<()> {
         let victim = if self.committed(p).is_none() { p } else { t_in };
         if self.committed(victim).is_some() {
             return Ok(()); // never a committed transaction
         }
-        let detail = self.describe(t_in, p, t_out, what);
         if victim == me {
-            return Err(serialization_failure(detail));
+            let detail = self.describe(t_in, p, out_ts, what);
+            return Err(self.fail(what, detail));
         }
-        if let Some(v) = self.txns.get_mut(&victim) {
-            v.doomed = true;
-        }
+        self.doom(victim);
+        self.counters.doomed += 1;
         Ok(())
     }
 
@@ -170,31 +302,20 @@ impl Inner {
         if let Some(x) = self.txns.get_mut(&w) {
             x.ins.insert(r);
         }
-        // Writer as pivot: r -> w -> t_out.
-        let outs: Vec<TxnId> =
-            self.txns.get(&w).map(|x| x.outs.iter().copied().collect()).unwrap_or_default();
-        for t_out in outs {
-            if self.dangerous(r, w, t_out) {
-                return self.resolve(
-                    me,
-                    r,
-                    w,
-                    t_out,
-                    "conflict out of a pivot whose out-conflict committed first",
-                );
+        // Writer as pivot: r -> w -> T_out.
+        if let Some(out) = self.earliest_out(w) {
+            if self.dangerous(r, w, out) {
+                return self.resolve(me, r, w, out, R_OUT_PIVOT);
             }
         }
-        // Reader as pivot: t_in -> r -> w.
-        let ins: Vec<TxnId> = self.txns.get(&r).map(|x| x.ins.iter().copied().collect()).unwrap_or_default();
-        for t_in in ins {
-            if self.dangerous(t_in, r, w) {
-                return self.resolve(
-                    me,
-                    t_in,
-                    r,
-                    w,
-                    "conflict in to a pivot whose out-conflict committed first",
-                );
+        // Reader as pivot: t_in -> r -> T_out (w among the candidates).
+        if let Some(out) = self.earliest_out(r) {
+            let ins: Vec<TxnId> =
+                self.txns.get(&r).map(|x| x.ins.iter().copied().collect()).unwrap_or_default();
+            for t_in in ins {
+                if self.dangerous(t_in, r, out) {
+                    return self.resolve(me, t_in, r, out, R_IN_PIVOT);
+                }
             }
         }
         Ok(())
@@ -214,11 +335,11 @@ impl Inner {
             .collect()
     }
 
-    fn check_doomed(&self, me: TxnId) -> Result<()> {
+    fn check_doomed(&mut self, me: TxnId) -> Result<()> {
         match self.txns.get(&me) {
-            Some(t) if t.doomed => Err(serialization_failure(
-                "Reason code: canceled as the pivot of a dangerous structure; another transaction committed first."
-                    .into(),
+            Some(t) if t.doomed => Err(self.fail(
+                R_DOOMED,
+                format!("Reason code: {R_DOOMED}; another transaction committed first, or room was needed."),
             )),
             _ => Ok(()),
         }
@@ -253,6 +374,7 @@ impl Inner {
 
     fn remove(&mut self, id: TxnId) {
         if let Some(t) = self.txns.remove(&id) {
+            self.used -= t.cost();
             if let Some(c) = t.commit_ts {
                 self.by_commit_ts.remove(&c);
             }
@@ -267,6 +389,71 @@ impl Inner {
                 }
             }
         }
+    }
+
+    /// Summarizes committed transaction `c` away: every active transaction concurrent with it is
+    /// doomed (only those could still form a structure with it), and each retained pivot with an
+    /// out-conflict to it keeps its commit timestamp as a summarized `T_out`.
+    fn summarize(&mut self, c: TxnId) {
+        let Some(c_ts) = self.committed(c) else { return };
+        let concurrent: Vec<TxnId> = self
+            .txns
+            .iter()
+            .filter(|(_, t)| t.commit_ts.is_none() && !t.doomed && t.read_ts < c_ts)
+            .map(|(id, _)| *id)
+            .collect();
+        for a in concurrent {
+            self.doom(a);
+            self.counters.budget_victims += 1;
+        }
+        let ins: Vec<TxnId> = self.txns.get(&c).map(|t| t.ins.iter().copied().collect()).unwrap_or_default();
+        for p in ins {
+            if let Some(x) = self.txns.get_mut(&p) {
+                x.summary_out = Some(x.summary_out.map_or(c_ts, |s| s.min(c_ts)));
+            }
+        }
+        self.remove(c);
+        self.counters.summarized += 1;
+    }
+
+    /// Brings the units in use back within the budget after `me` grew them: first coarser SIREAD
+    /// locks (the transaction holding the most, halved), then summarizing the oldest committed
+    /// transactions, then dooming other active transactions; `me` fails last of all.
+    fn enforce_budget(&mut self, me: TxnId) -> Result<()> {
+        while self.used > self.budget {
+            let widest =
+                self.txns.iter().filter(|(_, t)| t.reads.len() > 1).max_by_key(|(_, t)| t.reads.len());
+            if let Some((&id, _)) = widest {
+                if let Some(t) = self.txns.get_mut(&id) {
+                    let before = t.reads.len();
+                    coarsen(&mut t.reads);
+                    self.used -= before - t.reads.len();
+                    self.counters.coarsened += 1;
+                }
+                continue;
+            }
+            let oldest = self.txns.iter().filter_map(|(id, t)| t.commit_ts.map(|c| (c, *id))).min();
+            if let Some((_, c)) = oldest {
+                self.summarize(c);
+                continue;
+            }
+            let other = self
+                .txns
+                .iter()
+                .filter(|(id, t)| **id != me && !t.doomed && t.commit_ts.is_none())
+                .map(|(id, t)| (t.read_ts, *id))
+                .max();
+            if let Some((_, a)) = other {
+                self.doom(a);
+                self.counters.budget_victims += 1;
+                continue;
+            }
+            self.doom(me);
+            self.counters.budget_victims += 1;
+            return Err(self.fail(R_BUDGET, format!("Reason code: {R_BUDGET}.")));
+        }
+        self.counters.used_max = self.counters.used_max.max(self.used);
+        Ok(())
     }
 }
 
@@ -300,16 +487,15 @@ impl PreCommit<'_> {
             if inner.committed(p).is_some() {
                 continue;
             }
+            let Some(out) = inner.earliest_out(p) else { continue };
             let ins: Vec<TxnId> =
                 inner.txns.get(&p).map(|t| t.ins.iter().copied().collect()).unwrap_or_default();
-            if ins.iter().any(|&t_in| inner.dangerous(t_in, p, me)) {
-                if let Some(x) = inner.txns.get_mut(&p) {
-                    x.doomed = true;
-                }
+            if ins.iter().any(|&t_in| inner.dangerous(t_in, p, out)) {
+                inner.doom(p);
+                inner.counters.doomed += 1;
             }
         }
         inner.cleanup();
-        self.guard.deferrable_waits.retain(|_, _| true);
         drop(self.guard);
     }
 }
@@ -348,9 +534,19 @@ impl Ssi {
                 reads: Vec::new(),
                 ins: BTreeSet::new(),
                 outs: BTreeSet::new(),
+                summary_out: None,
             },
         );
+        inner.used += 1;
+        // Over budget the room comes from others first; if `id` itself has to go, it is doomed
+        // and fails at its first statement.
+        let _ = inner.enforce_budget(id);
         read_ts
+    }
+
+    /// Sets the budget (transactions plus SIREAD locks tracked at once), at least [`MIN_BUDGET`].
+    pub fn set_budget(&self, units: usize) {
+        self.inner.lock().budget = units.max(MIN_BUDGET);
     }
 
     /// Whether `id` is registered (SERIALIZABLE with a snapshot).
@@ -364,10 +560,10 @@ impl Ssi {
     pub fn on_read(&self, me: TxnId, range: KeyRange) -> Result<()> {
         let mut inner = self.inner.lock();
         inner.check_doomed(me)?;
-        if let Some(t) = inner.txns.get_mut(&me) {
-            t.reads.push(range);
-        }
-        Ok(())
+        let Some(t) = inner.txns.get_mut(&me) else { return Ok(()) };
+        t.reads.push(range);
+        inner.used += 1;
+        inner.enforce_budget(me)
     }
 
     /// Records the rw-edge from `me` to the writer of a version committed (at `ts`) after `me`'s
@@ -424,26 +620,24 @@ impl Ssi {
             None => (vec![], vec![]),
         };
         // Me as pivot.
-        for &t_in in &ins {
-            for &t_out in &outs {
-                if inner.dangerous(t_in, me, t_out) {
-                    return Err(serialization_failure(inner.describe(t_in, me, t_out, "pivot at commit")));
+        if let Some(out) = inner.earliest_out(me) {
+            for &t_in in &ins {
+                if inner.dangerous(t_in, me, out) {
+                    let detail = inner.describe(t_in, me, out, R_PIVOT_AT_COMMIT);
+                    return Err(inner.fail(R_PIVOT_AT_COMMIT, detail));
                 }
             }
         }
-        // Me as T_in: me -> p -> t_out with t_out committed first.
+        // Me as T_in: me -> p -> T_out with T_out committed first.
         for &p in &outs {
-            let p_outs: Vec<TxnId> =
-                inner.txns.get(&p).map(|t| t.outs.iter().copied().collect()).unwrap_or_default();
-            for t_out in p_outs {
-                if inner.dangerous(me, p, t_out) {
-                    if inner.committed(p).is_none() {
-                        if let Some(x) = inner.txns.get_mut(&p) {
-                            x.doomed = true;
-                        }
-                    } else {
-                        return Err(serialization_failure(inner.describe(me, p, t_out, "T_in at commit")));
-                    }
+            let Some(out) = inner.earliest_out(p) else { continue };
+            if inner.dangerous(me, p, out) {
+                if inner.committed(p).is_none() {
+                    inner.doom(p);
+                    inner.counters.doomed += 1;
+                } else {
+                    let detail = inner.describe(me, p, out, R_TIN_AT_COMMIT);
+                    return Err(inner.fail(R_TIN_AT_COMMIT, detail));
                 }
             }
         }
@@ -504,6 +698,18 @@ impl Ssi {
         (inner.txns.len(), inner.txns.values().map(|t| t.reads.len()).sum())
     }
 
+    /// Budget and failure counters.
+    pub fn counters(&self) -> SsiCounters {
+        let inner = self.inner.lock();
+        let mut c = inner.counters.clone();
+        c.budget = inner.budget;
+        c.used = inner.used;
+        let mut failures: Vec<(&'static str, u64)> = inner.failures.iter().map(|(k, v)| (*k, *v)).collect();
+        failures.sort();
+        c.failures = failures;
+        c
+    }
+
     /// SIREAD locks held: (pid, range), for `pg_locks`.
     pub fn siread_locks(&self) -> Vec<(i32, KeyRange)> {
         let inner = self.inner.lock();
@@ -514,6 +720,13 @@ impl Ssi {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Ssi {
+        /// Units in use, recounted from scratch.
+        fn recount(&self) -> usize {
+            self.inner.lock().txns.values().map(|t| t.cost()).sum()
+        }
+    }
 
     fn point(k: &str) -> KeyRange {
         (Bound::Included(k.as_bytes().to_vec()), Bound::Included(k.as_bytes().to_vec()))
@@ -605,5 +818,143 @@ mod tests {
         let e = ssi.on_write(1, b"b");
         let doomed = e.is_err() || ssi.check(1).is_err();
         assert!(doomed);
+    }
+
+    #[test]
+    fn coarsening_merges_neighbours_and_covers_every_key() {
+        let keys: Vec<Vec<u8>> = (0u8..40).map(|i| vec![b'k', i * 3]).collect();
+        let mut ranges: Vec<KeyRange> =
+            keys.iter().rev().map(|k| (Bound::Included(k.clone()), Bound::Included(k.clone()))).collect();
+        ranges.push((Bound::Excluded(vec![b'a']), Bound::Excluded(vec![b'b'])));
+        let original = ranges.clone();
+        while ranges.len() > 1 {
+            let before = ranges.len();
+            coarsen(&mut ranges);
+            assert_eq!(ranges.len(), before.div_ceil(2));
+            for r in &original {
+                for k in [r.0.clone(), r.1.clone()] {
+                    if let Bound::Included(k) = k {
+                        assert!(ranges.iter().any(|c| covers(c, &k)), "{k:?} lost");
+                    }
+                }
+            }
+        }
+        // The hull of everything: from just after "a" to the last key.
+        assert!(!covers(&ranges[0], b"a"));
+        assert!(covers(&ranges[0], b"a\x00"));
+        assert!(covers(&ranges[0], &keys[39]));
+        assert!(!covers(&ranges[0], b"l"));
+    }
+
+    #[test]
+    fn at_the_minimum_budget_write_skew_still_fails_and_the_budget_holds() {
+        let ssi = Ssi::new();
+        ssi.set_budget(0);
+        assert_eq!(ssi.counters().budget, MIN_BUDGET);
+        ssi.register(1, 10, 5, false);
+        ssi.register(2, 20, 5, false);
+        for i in 0..20u8 {
+            ssi.on_read(1, point(&format!("x{i:02}"))).unwrap();
+            ssi.on_read(2, point(&format!("y{i:02}"))).unwrap();
+            assert!(ssi.counters().used <= MIN_BUDGET);
+        }
+        assert!(ssi.counters().coarsened > 0);
+        ssi.on_write(1, b"y07").unwrap(); // 2 -rw-> 1
+        ssi.on_write(2, b"x13").unwrap(); // 1 -rw-> 2
+        ssi.pre_commit(1, &mut [b"y07".as_slice()].into_iter()).unwrap().unwrap().committed(6);
+        let e = ssi.pre_commit(2, &mut [b"x13".as_slice()].into_iter()).err().unwrap();
+        assert_eq!(e.sqlstate(), "40001");
+        let c = ssi.counters();
+        assert!(c.used_max <= MIN_BUDGET, "{c:?}");
+        assert_eq!(c.failures.iter().map(|f| f.1).sum::<u64>(), 1, "{c:?}");
+        assert_eq!(c.used, ssi.recount());
+    }
+
+    #[test]
+    fn summarized_t_out_still_completes_the_receipt_report() {
+        // The receipt report with T2 (T_out) summarized away before T3 reads T1's receipt: the
+        // pivot T1 keeps T2's commit timestamp as a summarized out-conflict.
+        let ssi = Ssi::new();
+        ssi.register(1, 10, 5, false);
+        ssi.register(2, 20, 5, false);
+        ssi.on_read(1, point("ctl")).unwrap();
+        ssi.on_write(1, b"r3").unwrap();
+        ssi.on_write(2, b"ctl").unwrap(); // 1 -rw-> 2
+        ssi.pre_commit(2, &mut [b"ctl".as_slice()].into_iter()).unwrap().unwrap().committed(6);
+        ssi.register(3, 30, 6, true);
+        ssi.on_read(3, point("ctl")).unwrap();
+        ssi.pre_commit(1, &mut [b"r3".as_slice()].into_iter()).unwrap().unwrap().committed(7);
+        {
+            let mut inner = ssi.inner.lock();
+            inner.summarize(2);
+            assert!(!inner.txns.contains_key(&2));
+            assert_eq!(inner.txns[&1].summary_out, Some(6));
+            assert!(!inner.txns[&3].doomed, "T3 started after T2 committed: not concurrent with it");
+        }
+        ssi.on_read(3, point("r3")).unwrap();
+        let e = ssi.on_newer_version(3, 7).unwrap_err();
+        assert_eq!(e.sqlstate(), "40001");
+        assert!(e.detail.as_deref().unwrap_or("").contains("a summarized transaction"), "{e:?}");
+    }
+
+    #[test]
+    fn summarizing_dooms_the_transactions_concurrent_with_it() {
+        let ssi = Ssi::new();
+        ssi.register(1, 10, 5, false);
+        ssi.register(2, 20, 5, false);
+        ssi.pre_commit(2, &mut std::iter::empty()).unwrap().unwrap().committed(6);
+        ssi.register(3, 30, 6, false);
+        ssi.inner.lock().summarize(2);
+        assert_eq!(ssi.check(1).unwrap_err().sqlstate(), "40001");
+        assert!(ssi.check(3).is_ok());
+        assert_eq!(ssi.counters().budget_victims, 1);
+    }
+
+    #[test]
+    fn random_load_under_a_tiny_budget_keeps_the_count_exact_and_bounded() {
+        let ssi = Ssi::new();
+        ssi.set_budget(12);
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let mut ts = 10;
+        let mut active: Vec<TxnId> = Vec::new();
+        let mut id = 0;
+        for _ in 0..5000 {
+            match next(6) {
+                0 if active.len() < 6 => {
+                    id += 1;
+                    ssi.register(id, id as i32, ts, false);
+                    active.push(id);
+                }
+                1 | 2 if !active.is_empty() => {
+                    let t = active[next(active.len() as u64) as usize];
+                    let _ = ssi.on_read(t, point(&format!("k{}", next(30))));
+                }
+                3 if !active.is_empty() => {
+                    let t = active[next(active.len() as u64) as usize];
+                    let _ = ssi.on_write(t, format!("k{}", next(30)).as_bytes());
+                }
+                4 | 5 if !active.is_empty() => {
+                    let t = active.remove(next(active.len() as u64) as usize);
+                    match ssi.pre_commit(t, &mut std::iter::empty()) {
+                        Ok(Some(pc)) => {
+                            ts += 1;
+                            pc.committed(ts);
+                        }
+                        _ => ssi.abort(t),
+                    }
+                }
+                _ => {}
+            }
+            let c = ssi.counters();
+            assert!(c.used <= c.budget, "{c:?}");
+            assert_eq!(c.used, ssi.recount());
+        }
+        assert!(ssi.counters().summarized > 0 || ssi.counters().coarsened > 0);
     }
 }

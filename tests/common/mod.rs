@@ -18,25 +18,28 @@ pub const REPLY_TIMEOUT: Duration = Duration::from_secs(20);
 /// Port of the in-process ssidb server shared by the tests of one test binary.
 pub fn server_port() -> u16 {
     static PORT: OnceLock<u16> = OnceLock::new();
-    *PORT.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .thread_stack_size(ssidb::sql::session::STACK_SIZE)
-                .enable_all()
-                .build()
-                .expect("test runtime");
-            rt.block_on(async move {
-                let cluster = ssidb::sql::cluster::Cluster::new_in_memory().expect("cluster");
-                let config = ssidb::server::Config { listen: "127.0.0.1:0".into(), ..Default::default() };
-                let handle = ssidb::server::start(config, cluster).await.expect("server starts");
-                tx.send(handle.addr.port()).expect("report port");
-                std::future::pending::<()>().await;
-            });
+    *PORT.get_or_init(|| server_port_for(ssidb::sql::cluster::Cluster::new_in_memory().expect("cluster")))
+}
+
+/// Starts an in-process ssidb server on `cluster` (it runs until the test binary exits) and
+/// returns its port.
+pub fn server_port_for(cluster: std::sync::Arc<ssidb::sql::cluster::Cluster>) -> u16 {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_stack_size(ssidb::sql::session::STACK_SIZE)
+            .enable_all()
+            .build()
+            .expect("test runtime");
+        rt.block_on(async move {
+            let config = ssidb::server::Config { listen: "127.0.0.1:0".into(), ..Default::default() };
+            let handle = ssidb::server::start(config, cluster).await.expect("server starts");
+            tx.send(handle.addr.port()).expect("report port");
+            std::future::pending::<()>().await;
         });
-        rx.recv().expect("server port")
-    })
+    });
+    rx.recv().expect("server port")
 }
 
 /// One backend message: its type byte and body.

@@ -180,3 +180,34 @@ pub fn pg_database(ctx: &ExecContext) -> Vec<Vec<Value>> {
     }
     out
 }
+
+/// ssidb_stats: the shared store's counters (pages, buffer pool, log) and the SSI state of the
+/// session's database (budget, failures by reason).
+pub fn ssidb_stats(ctx: &ExecContext) -> Vec<Vec<Value>> {
+    let mut b = RowBuilder::new(VirtualTable::SsidbStats);
+    let mut out = Vec::new();
+    let mut row = |category: &str, name: &str, value: u64| {
+        b.text("category", category).text("name", name);
+        b.set("value", Value::Int8(i64::try_from(value).unwrap_or(i64::MAX)));
+        out.push(b.take());
+    };
+    for (name, value) in ctx.cluster.storage_counters() {
+        row("storage", name, value);
+    }
+    let ssi = ctx.db.txn.ssi();
+    let (txns, locks) = ssi.stats();
+    let c = ssi.counters();
+    row("ssi", "transactions", txns as u64);
+    row("ssi", "siread_locks", locks as u64);
+    row("ssi", "budget", c.budget as u64);
+    row("ssi", "budget_used", c.used as u64);
+    row("ssi", "budget_used_max", c.used_max as u64);
+    row("ssi", "coarsened", c.coarsened);
+    row("ssi", "summarized", c.summarized);
+    row("ssi", "budget_victims", c.budget_victims);
+    row("ssi", "doomed", c.doomed);
+    for (reason, n) in c.failures {
+        row("ssi_failures", reason, n);
+    }
+    out
+}

@@ -128,6 +128,8 @@ pub enum VirtualTable {
     PgRewrite,
     /// pg_catalog.pg_extension (always empty)
     PgExtension,
+    /// pg_catalog.ssidb_stats: ssidb's own counters (storage, log, SSI)
+    SsidbStats,
     /// pg_catalog.pg_enum (always empty)
     PgEnum,
     /// pg_catalog.pg_range (always empty)
@@ -465,6 +467,7 @@ const RELATIONS: &[(VirtualTable, u32, &str, u32, char, &str)] = &[
         "oid oid, extname name, extowner oid, extnamespace oid, extrelocatable bool, extversion text, \
       extconfig oid[], extcondition text[]",
     ),
+    (V::SsidbStats, PG_CATALOG_NS, "ssidb_stats", 12_100, 'v', "category text, name text, value int8"),
     (
         V::PgEnum,
         PG_CATALOG_NS,
@@ -663,6 +666,7 @@ pub fn rows(ctx: &ExecContext, catalog: &Catalog, v: VirtualTable) -> Result<Vec
         V::PgLocks => live::pg_locks(ctx),
         V::PgSettings => live::pg_settings(ctx),
         V::PgDatabase => live::pg_database(ctx),
+        V::SsidbStats => live::ssidb_stats(ctx),
         V::IsTables
         | V::IsColumns
         | V::IsSchemata

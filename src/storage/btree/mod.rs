@@ -455,6 +455,23 @@ impl Engine for BTreeStore {
         BTreeStore::checkpoint(self)
     }
 
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        let s = self.stats();
+        let (free, pending) = (s.free_pages as u64, s.pending_pages as u64);
+        vec![
+            ("pages", s.page_count),
+            ("pages_free", free),
+            ("pages_pending_free", pending),
+            ("pages_in_use", s.page_count.saturating_sub(free + pending)),
+            ("pool_frames", s.pool_frames as u64),
+            ("pool_hits", s.hits),
+            ("pool_reads", s.reads),
+            ("pool_writes", s.writes),
+            ("btree_splits", s.splits),
+            ("btree_merges", s.merges),
+        ]
+    }
+
     fn status(&self) -> Result<Status> {
         Ok(Status {
             name: "btree".into(),
