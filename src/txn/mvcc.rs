@@ -187,6 +187,9 @@ struct State {
 pub struct TxnManager {
     engine: Arc<dyn Engine>,
     state: Mutex<State>,
+    /// Keys written by recent small commits, pruned again once the watermark passes their commit
+    /// (see [`crate::txn::vacuum`]).
+    pub(crate) deferred_prune: Mutex<std::collections::VecDeque<(Timestamp, Vec<Vec<u8>>)>>,
     locks: LockManager,
     ssi: Ssi,
 }
@@ -254,6 +257,7 @@ impl TxnManager {
         Ok(Arc::new(TxnManager {
             engine,
             state: Mutex::new(State { visible_ts, next_txn_id: 1, active: BTreeMap::new() }),
+            deferred_prune: Mutex::new(std::collections::VecDeque::new()),
             locks: LockManager::new(),
             ssi: Ssi::new(),
         }))
@@ -839,7 +843,7 @@ impl Transaction {
             mgr.locks.release(self.id, &held);
             if !prune.is_empty() {
                 mgr.state.lock().active.remove(&self.id);
-                mgr.prune_keys(prune.iter().map(|k| k.as_slice()))?;
+                mgr.prune_after_commit(ts, prune)?;
             }
             if self.sync_commit {
                 mgr.engine.wait_durable(lsn)

@@ -18,9 +18,12 @@
 //! Index entries are versioned keys like rows and are vacuumed the same way.
 //!
 //! Two drivers: [`TxnManager::vacuum`] sweeps every key (the background sweep and `VACUUM`), and
-//! [`TxnManager::prune_keys`] prunes just the keys a commit wrote (hot rows such as pgbench's
-//! branches gather thousands of versions a second). Removals are ordinary engine deletes; losing one
-//! in a crash is harmless.
+//! [`TxnManager::prune_after_commit`] prunes just the keys a small commit wrote (hot rows such as
+//! pgbench's branches gather thousands of versions a second). At commit time other transactions'
+//! snapshots usually still precede the commit, so the versions it superseded (and a tombstone it
+//! wrote, such as an index entry of an updated column, never written again) are not garbage yet:
+//! the keys wait in a queue and are pruned again by a later commit once the watermark has passed
+//! theirs. Removals are ordinary engine deletes; losing one in a crash is harmless.
 
 use crate::error::Result;
 use crate::storage::{Direction, WriteBatch};
@@ -39,6 +42,10 @@ pub struct VacuumStats {
 }
 
 const SWEEP_CHUNK: usize = 1024;
+/// Commits whose keys wait to be pruned again; past this the background sweep does it.
+const DEFERRED_PRUNE_QUEUE: usize = 4096;
+/// Keys one commit prunes from the queue at most.
+const DEFERRED_PRUNE_BATCH: usize = 512;
 
 /// Tracks one key's versions during a sweep (they arrive newest first).
 struct KeyState {
@@ -94,6 +101,33 @@ impl TxnManager {
             }
         }
         Ok(stats)
+    }
+
+    /// Prunes `keys` just written by the commit at `ts`, queues them to be pruned again once the
+    /// watermark passes `ts`, and prunes the queued keys whose time has come.
+    pub fn prune_after_commit(&self, ts: Timestamp, keys: Vec<Vec<u8>>) -> Result<u64> {
+        let mut removed = self.prune_keys(keys.iter().map(|k| k.as_slice()))?;
+        let w = self.watermark();
+        let due: Vec<Vec<u8>> = {
+            let mut q = self.deferred_prune.lock();
+            let mut due = Vec::new();
+            while q.front().is_some_and(|(t, _)| *t <= w) {
+                if let Some((_, k)) = q.pop_front() {
+                    due.extend(k);
+                }
+                if due.len() >= DEFERRED_PRUNE_BATCH {
+                    break;
+                }
+            }
+            if ts > w && q.len() < DEFERRED_PRUNE_QUEUE {
+                q.push_back((ts, keys));
+            }
+            due
+        };
+        if !due.is_empty() {
+            removed += self.prune_keys(due.iter().map(|k| k.as_slice()))?;
+        }
+        Ok(removed)
     }
 
     /// Prunes the versions of `keys` no snapshot can see (after a commit wrote them).
@@ -206,5 +240,28 @@ mod tests {
             t.commit().unwrap();
         }
         assert!(versions(&engine) <= 2, "a hot key keeps no history nobody can see");
+    }
+
+    #[test]
+    fn keys_superseded_under_an_open_snapshot_are_pruned_by_a_later_commit() {
+        // Like an index entry of an updated column: written once, deleted once, never again.
+        let engine: Arc<dyn Engine> = Arc::new(Memory::new());
+        let m = TxnManager::open(engine.clone()).unwrap();
+        let mut t = m.begin(1, IsolationLevel::ReadCommitted, false);
+        t.write(b"entry".to_vec(), Some(vec![1])).unwrap();
+        t.commit().unwrap();
+        let mut reader = m.begin(2, IsolationLevel::RepeatableRead, false);
+        reader.begin_statement().unwrap();
+        let mut t = m.begin(1, IsolationLevel::ReadCommitted, false);
+        t.write(b"entry".to_vec(), None).unwrap();
+        t.commit().unwrap();
+        assert_eq!(versions(&engine), 2, "the open snapshot may still read the entry");
+        assert_eq!(reader.get(b"entry").unwrap(), Some(vec![1]));
+        reader.commit().unwrap();
+        // Any later small commit prunes the queued key once the watermark has passed it.
+        let mut t = m.begin(1, IsolationLevel::ReadCommitted, false);
+        t.write(b"other".to_vec(), Some(vec![0])).unwrap();
+        t.commit().unwrap();
+        assert_eq!(versions(&engine), 1, "only \"other\" is left");
     }
 }

@@ -172,6 +172,27 @@ impl Runner<'_, '_> {
                 let vals = self.eval_row(args, &[])?;
                 self.table_function(*f, vals)?
             }
+            Plan::ProjectSet(input, srfs) => {
+                let rows = self.run(input)?;
+                let mut out = Vec::new();
+                for r in rows {
+                    self.tick()?;
+                    let mut results = Vec::with_capacity(srfs.len());
+                    for (f, args) in srfs {
+                        let vals = self.eval_row(args, &r)?;
+                        results.push(self.table_function(*f, vals)?);
+                    }
+                    let n = results.iter().map(Vec::len).max().unwrap_or(0);
+                    for i in 0..n {
+                        let mut row = r.clone();
+                        for res in &results {
+                            row.push(res.get(i).and_then(|x| x.first().cloned()).unwrap_or(Value::Null));
+                        }
+                        out.push(row);
+                    }
+                }
+                out
+            }
             Plan::Filter(input, pred) => {
                 let rows = self.run(input)?;
                 let mut out = Vec::new();

@@ -77,6 +77,9 @@ pub struct Binder<'a> {
     pub pending_lock: Option<Vec<super::bind_lock::LockClause>>,
     /// Base-table scans of the FROM clause being bound carry their row ids (locking SELECT).
     pub want_rowids: bool,
+    /// Set-returning calls of the select list being bound, already planned as a ProjectSet:
+    /// (the call's text, its column in the scope, its type).
+    pub srf_columns: Vec<(String, usize, DataType)>,
 }
 
 impl<'a> Binder<'a> {
@@ -97,6 +100,7 @@ impl<'a> Binder<'a> {
             next_cte: 0,
             pending_lock: None,
             want_rowids: false,
+            srf_columns: Vec::new(),
         }
     }
 

@@ -1067,6 +1067,12 @@ impl Binder<'_> {
         if let Some(r) = self.array_subquery(f, scope)? {
             return Ok(r);
         }
+        if !self.srf_columns.is_empty() {
+            let text = f.to_string();
+            if let Some((_, col, t)) = self.srf_columns.iter().find(|c| c.0 == text) {
+                return Ok((Expr::Column(*col), t.clone()));
+            }
+        }
         let raw = f.name.to_string();
         let name = raw.to_ascii_lowercase().replace('"', "");
         let name = name.strip_prefix("pg_catalog.").unwrap_or(&name).to_string();

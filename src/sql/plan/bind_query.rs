@@ -722,20 +722,7 @@ impl Binder<'_> {
                 _ => return Err(unsupported("named function arguments")),
             }
         }
-        let types: Vec<DataType> = bound.iter().map(|b| b.1.clone()).collect();
-        let Some((func, want, cols)) = functions::resolve_table_function(&name, &types)? else {
-            let list: Vec<String> = types.iter().map(|t| t.name()).collect();
-            return Err(Error::new(
-                ErrorKind::UndefinedFunction,
-                format!("function {name}({}) does not exist", list.join(", ")),
-            ));
-        };
-        let mut out = Vec::new();
-        for ((x, xt), w) in bound.into_iter().zip(want.iter()) {
-            out.push(self.try_coerce(x, &xt, w)?.ok_or_else(|| {
-                Error::new(ErrorKind::UndefinedFunction, format!("function {name} does not exist"))
-            })?);
-        }
+        let (func, out, cols) = self.resolve_srf(&name, bound)?;
         // A scalar function's single column takes the table alias as its name (PostgreSQL:
         // `generate_series(1, 3) AS g` has a column `g`).
         let col_name = match alias {
@@ -755,6 +742,78 @@ impl Binder<'_> {
             .collect();
         let scope = self.alias_scope(alias, &name, scols)?;
         Ok((Plan::Function(func, out), scope))
+    }
+
+    /// Resolves a set-returning function over bound arguments: the function, the coerced
+    /// arguments and its column types.
+    fn resolve_srf(
+        &mut self,
+        name: &str,
+        bound: Vec<(Expr, DataType)>,
+    ) -> Result<(functions::Func, Vec<Expr>, Vec<DataType>)> {
+        let types: Vec<DataType> = bound.iter().map(|b| b.1.clone()).collect();
+        let Some((func, want, cols)) = functions::resolve_table_function(name, &types)? else {
+            let list: Vec<String> = types.iter().map(|t| t.name()).collect();
+            return Err(Error::new(
+                ErrorKind::UndefinedFunction,
+                format!("function {name}({}) does not exist", list.join(", ")),
+            ));
+        };
+        let mut out = Vec::new();
+        for ((x, xt), w) in bound.into_iter().zip(want.iter()) {
+            out.push(self.try_coerce(x, &xt, w)?.ok_or_else(|| {
+                Error::new(ErrorKind::UndefinedFunction, format!("function {name} does not exist"))
+            })?);
+        }
+        Ok((func, out, cols))
+    }
+
+    /// Plans the set-returning calls of an ungrouped select list (`SELECT generate_series(1, 3)`,
+    /// `SELECT unnest(a) FROM t`) as a ProjectSet over `plan`: each call becomes a hidden scope
+    /// column that the select list's binding of the same call refers to.
+    fn select_list_srfs(&mut self, s: &ast::Select, plan: Plan, scope: &mut Scope) -> Result<Plan> {
+        let mut calls = Vec::new();
+        for item in &s.projection {
+            if let ast::SelectItem::UnnamedExpr(e) | ast::SelectItem::ExprWithAlias { expr: e, .. } = item {
+                collect_srfs(e, &mut calls);
+            }
+        }
+        if calls.is_empty() {
+            return Ok(plan);
+        }
+        let mut srfs = Vec::new();
+        for f in calls {
+            let text = f.to_string();
+            if self.srf_columns.iter().any(|c| c.0 == text) {
+                continue; // the same call twice runs in lockstep with itself: one function
+            }
+            let ast::FunctionArguments::List(list) = &f.args else {
+                return Err(unsupported("this form of set-returning function call"));
+            };
+            let mut bound = Vec::new();
+            for a in &list.args {
+                match a {
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                        bound.push(self.expr(e, scope)?)
+                    }
+                    _ => return Err(unsupported("named function arguments")),
+                }
+            }
+            let (func, args, cols) = self.resolve_srf(&srf_name(f).unwrap_or_default(), bound)?;
+            let t = cols.into_iter().next().unwrap_or(DataType::Unknown);
+            let col = scope.columns.len();
+            scope.columns.push(ScopeColumn {
+                qualifier: None,
+                name: String::new(),
+                data_type: t.clone(),
+                table_oid: 0,
+                attnum: 0,
+                merged: true,
+            });
+            self.srf_columns.push((text, col, t));
+            srfs.push((func, args));
+        }
+        Ok(Plan::ProjectSet(Box::new(plan), srfs))
     }
 
     /// ORDER BY / GROUP BY item naming an output column (alias or position).
@@ -828,7 +887,23 @@ impl Binder<'_> {
             ast::GroupByExpr::All(_) => return Err(unsupported("GROUP BY ALL")),
         };
         let grouped = !group_by.is_empty() || s.having.is_some();
+        let mut scope = scope;
+        let saved_srfs = std::mem::take(&mut self.srf_columns);
+        if !grouped {
+            plan = self.select_list_srfs(s, plan, &mut scope)?;
+        }
         let attempt = self.select_list(s, order, &scope, grouped, &group_by);
+        let attempt = match attempt {
+            Err(e) if self.saw_aggregate && !self.srf_columns.is_empty() => {
+                self.srf_columns = saved_srfs;
+                return Err(Error::new(
+                    ErrorKind::FeatureNotSupported,
+                    "set-returning functions together with aggregates are not supported",
+                )
+                .with_detail(e.message));
+            }
+            other => other,
+        };
         let bound = match attempt {
             Err(_) if self.saw_aggregate && !grouped => {
                 self.saw_aggregate = false;
@@ -836,6 +911,7 @@ impl Binder<'_> {
             }
             other => other?,
         };
+        self.srf_columns = saved_srfs;
         let SelectList { exprs, columns, hidden, agg, windows, distinct_on } = bound;
         if let Some(l) = &lock {
             if s.distinct.is_some() {
@@ -1167,6 +1243,41 @@ struct SelectList {
 }
 
 /// Replaces the placeholder window column numbers (from `usize::MAX / 2`) by `base + k`.
+/// The name of a set-returning function called as `f` (`generate_series`, `unnest`), if it is one.
+fn srf_name(f: &ast::Function) -> Option<String> {
+    let name = f.name.to_string().to_ascii_lowercase().replace('"', "");
+    let name = name.strip_prefix("pg_catalog.").unwrap_or(&name).to_string();
+    (f.over.is_none() && matches!(name.as_str(), "generate_series" | "unnest")).then_some(name)
+}
+
+/// Set-returning calls in a select-list expression (not inside subqueries or other SRFs'
+/// arguments). Iterative: select lists can hold very long operator chains.
+fn collect_srfs<'e>(e: &'e ast::Expr, out: &mut Vec<&'e ast::Function>) {
+    let mut stack = vec![e];
+    while let Some(e) = stack.pop() {
+        match e {
+            ast::Expr::Function(f) if srf_name(f).is_some() => out.push(f),
+            ast::Expr::Function(f) => {
+                if let ast::FunctionArguments::List(list) = &f.args {
+                    for a in list.args.iter().rev() {
+                        if let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x)) = a {
+                            stack.push(x);
+                        }
+                    }
+                }
+            }
+            ast::Expr::BinaryOp { left, right, .. } => {
+                stack.push(right);
+                stack.push(left);
+            }
+            ast::Expr::UnaryOp { expr, .. } | ast::Expr::Nested(expr) | ast::Expr::Cast { expr, .. } => {
+                stack.push(expr)
+            }
+            _ => {}
+        }
+    }
+}
+
 fn renumber_windows(e: Expr, base: usize) -> Expr {
     const PLACEHOLDER: usize = usize::MAX / 2;
     let f = |x: Box<Expr>| Box::new(renumber_windows(*x, base));

@@ -281,6 +281,10 @@ fn node(
             children.push((input, false));
             "WindowAgg".into()
         }
+        Plan::ProjectSet(input, _) => {
+            children.push((input, false));
+            "ProjectSet".into()
+        }
         Plan::Sort(input, keys) => {
             children.push((input, false));
             let names = Names::of(input, true);

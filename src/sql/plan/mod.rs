@@ -374,6 +374,10 @@ pub enum Plan {
     Values(Vec<Vec<Expr>>),
     /// A set-returning function in FROM (generate_series, unnest).
     Function(functions::Func, Vec<Expr>),
+    /// Set-returning functions of a select list (PostgreSQL's ProjectSet): per input row, the
+    /// functions run in lockstep; each output row is the input row followed by one value per
+    /// function, as many rows as the longest result (shorter ones padded with NULL).
+    ProjectSet(Box<Plan>, Vec<(functions::Func, Vec<Expr>)>),
     /// Rows satisfying the predicate.
     Filter(Box<Plan>, Expr),
     /// Computed columns.
