@@ -693,6 +693,17 @@ impl Transaction {
         })
     }
 
+    /// DDL retiring the keys under `from_prefix` (a dropped or rebuilt index): SIREAD locks on
+    /// them are widened to the keys under `to_prefix` (the table's rows), see
+    /// [`Ssi::move_locks`].
+    pub fn move_predicate_locks(&self, from_prefix: &[u8], to_prefix: &[u8]) {
+        let range = |p: &[u8]| -> crate::txn::ssi::KeyRange {
+            let end = keycode::prefix_end(p).map_or(Bound::Unbounded, Bound::Excluded);
+            (Bound::Included(p.to_vec()), end)
+        };
+        self.mgr.ssi.move_locks(&range(from_prefix), range(to_prefix));
+    }
+
     /// Scans every logical key starting with `prefix`.
     pub fn scan_prefix(&mut self, prefix: &[u8], direction: Direction) -> Result<MvccScan> {
         let to = match keycode::prefix_end(prefix) {

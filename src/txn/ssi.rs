@@ -73,6 +73,10 @@ struct SerTxn {
     /// The earliest commit among out-conflicts that were summarized away (evicted under the
     /// memory budget): they still count as `T_out` candidates through this timestamp.
     summary_out: Option<Timestamp>,
+    /// A declared READ ONLY transaction waiting to learn whether its snapshot is safe: the
+    /// read-write transactions concurrent with its snapshot that have not finished yet. `None`
+    /// for read-write transactions and for read-only ones found unsafe.
+    watching: Option<BTreeSet<TxnId>>,
 }
 
 impl SerTxn {
@@ -110,6 +114,8 @@ pub struct SsiCounters {
     pub summarized: u64,
     /// Active transactions doomed to make room under the budget.
     pub budget_victims: u64,
+    /// READ ONLY transactions whose snapshot turned out safe (their SIREAD locks released).
+    pub safe_snapshots: u64,
 }
 
 /// The default budget: transactions plus SIREAD locks tracked at once per database.
@@ -182,6 +188,19 @@ fn upper_ge(a: &Bound<Vec<u8>>, b: &Bound<Vec<u8>>) -> bool {
         | (Bound::Included(x), Bound::Excluded(y)) => x >= y,
         (Bound::Excluded(x), Bound::Included(y)) => x > y,
     }
+}
+
+/// Whether two key ranges share a key (or may: bounds are compared as keys).
+fn overlaps(a: &KeyRange, b: &KeyRange) -> bool {
+    // `x` ends before `y` starts.
+    let below = |x: &KeyRange, y: &KeyRange| match (&x.1, &y.0) {
+        (Bound::Unbounded, _) | (_, Bound::Unbounded) => false,
+        (Bound::Included(h), Bound::Included(l)) => h < l,
+        (Bound::Included(h), Bound::Excluded(l))
+        | (Bound::Excluded(h), Bound::Included(l))
+        | (Bound::Excluded(h), Bound::Excluded(l)) => h <= l,
+    };
+    !below(a, b) && !below(b, a)
 }
 
 /// Halves the number of ranges by merging neighbours (in key order) into their hull. The result
@@ -391,6 +410,40 @@ impl Inner {
         }
     }
 
+    /// Read-write transaction `rw` finished (committed, or aborted when `committed` is false):
+    /// every READ ONLY transaction watching it learns whether its snapshot is still possibly
+    /// unsafe. A commit with an out-conflict to a transaction that committed before the watcher's
+    /// snapshot makes that snapshot unsafe (the watcher stays tracked); once every watched
+    /// transaction has finished otherwise, the snapshot is safe: no dangerous structure can ever
+    /// include the watcher, so it is forgotten with its SIREAD locks.
+    fn settle_watchers(&mut self, rw: TxnId, committed: bool) {
+        let out = if committed { self.earliest_out(rw) } else { None };
+        let watchers: Vec<(TxnId, Timestamp)> = self
+            .txns
+            .iter()
+            .filter(|(_, t)| t.watching.as_ref().is_some_and(|w| w.contains(&rw)))
+            .map(|(id, t)| (*id, t.read_ts))
+            .collect();
+        let mut safe = Vec::new();
+        for (r, read_ts) in watchers {
+            let Some(t) = self.txns.get_mut(&r) else { continue };
+            if out.is_some_and(|o| o <= read_ts) {
+                t.watching = None;
+                continue;
+            }
+            if let Some(w) = &mut t.watching {
+                w.remove(&rw);
+                if w.is_empty() {
+                    safe.push(r);
+                }
+            }
+        }
+        for r in safe {
+            self.remove(r);
+            self.counters.safe_snapshots += 1;
+        }
+    }
+
     /// Summarizes committed transaction `c` away: every active transaction concurrent with it is
     /// doomed (only those could still form a structure with it), and each retained pivot with an
     /// out-conflict to it keeps its commit timestamp as a summarized `T_out`.
@@ -480,6 +533,7 @@ impl PreCommit<'_> {
             t.commit_ts = Some(ts);
         }
         inner.by_commit_ts.insert(ts, me);
+        inner.settle_watchers(me, true);
         // I am T_out for every active pivot p with p -rw-> me that has an in-conflict t_in.
         let pivots: Vec<TxnId> =
             inner.txns.get(&me).map(|t| t.ins.iter().copied().collect()).unwrap_or_default();
@@ -522,6 +576,23 @@ impl Ssi {
     ) -> Timestamp {
         let mut inner = self.inner.lock();
         let read_ts = take();
+        let watching = if read_only {
+            let concurrent: BTreeSet<TxnId> = inner
+                .txns
+                .iter()
+                .filter(|(_, t)| t.commit_ts.is_none() && !t.declared_read_only && !t.doomed)
+                .map(|(id, _)| *id)
+                .collect();
+            if concurrent.is_empty() {
+                // No read-write transaction is concurrent: the snapshot is safe from the start
+                // and the transaction needs no tracking at all.
+                inner.counters.safe_snapshots += 1;
+                return read_ts;
+            }
+            Some(concurrent)
+        } else {
+            None
+        };
         inner.txns.insert(
             id,
             SerTxn {
@@ -535,6 +606,7 @@ impl Ssi {
                 ins: BTreeSet::new(),
                 outs: BTreeSet::new(),
                 summary_out: None,
+                watching,
             },
         );
         inner.used += 1;
@@ -542,6 +614,24 @@ impl Ssi {
         // and fails at its first statement.
         let _ = inner.enforce_budget(id);
         read_ts
+    }
+
+    /// DDL that drops or rebuilds an index (or otherwise retires the keys of `from`): every
+    /// SIREAD lock touching `from` is widened by `to` (the table's rows), so a later write to the
+    /// table still meets the readers that relied on the retired keys.
+    pub fn move_locks(&self, from: &KeyRange, to: KeyRange) {
+        let mut inner = self.inner.lock();
+        let mut added = 0;
+        for t in inner.txns.values_mut() {
+            if !t.doomed && t.reads.iter().any(|r| overlaps(r, from)) {
+                t.reads.push(to.clone());
+                added += 1;
+            }
+        }
+        inner.used += added;
+        // Room is made from other transactions' locks; `0` names no transaction, so nobody in
+        // particular fails here.
+        let _ = inner.enforce_budget(0);
     }
 
     /// Sets the budget (transactions plus SIREAD locks tracked at once), at least [`MIN_BUDGET`].
@@ -647,6 +737,7 @@ impl Ssi {
     /// Forgets an aborted transaction (its edges do not count).
     pub fn abort(&self, me: TxnId) {
         let mut inner = self.inner.lock();
+        inner.settle_watchers(me, false);
         inner.remove(me);
         inner.cleanup();
         drop(inner);
@@ -956,5 +1047,76 @@ mod tests {
             assert_eq!(c.used, ssi.recount());
         }
         assert!(ssi.counters().summarized > 0 || ssi.counters().coarsened > 0);
+    }
+
+    #[test]
+    fn a_read_only_transaction_drops_its_locks_once_its_snapshot_is_safe() {
+        let ssi = Ssi::new();
+        ssi.register(1, 10, 5, false); // read-write, concurrent with the reader below
+        ssi.register(2, 20, 5, true);
+        ssi.on_read(2, point("a")).unwrap();
+        assert_eq!(ssi.stats(), (2, 1));
+        ssi.on_write(1, b"b").unwrap();
+        ssi.pre_commit(1, &mut [b"b".as_slice()].into_iter()).unwrap().unwrap().committed(6);
+        // T1 committed without an out-conflict: T2's snapshot is safe, its lock goes.
+        assert_eq!(ssi.stats(), (0, 0));
+        assert_eq!(ssi.counters().safe_snapshots, 1);
+        ssi.on_read(2, point("c")).unwrap();
+        assert_eq!(ssi.stats(), (0, 0), "a safe transaction takes no more SIREAD locks");
+        // With no read-write transaction around, a read-only one is never tracked.
+        ssi.register(3, 30, 6, true);
+        ssi.on_read(3, point("a")).unwrap();
+        assert_eq!(ssi.stats(), (0, 0));
+        assert_eq!(ssi.counters().safe_snapshots, 2);
+    }
+
+    #[test]
+    fn an_unsafe_read_only_snapshot_stays_tracked() {
+        // T1 read x, which T2 wrote (1 -rw-> 2); T2 commits; read-only T3 starts after that, so
+        // T1's later commit, with its out-conflict to a transaction that committed before T3's
+        // snapshot, makes T3's snapshot unsafe.
+        let ssi = Ssi::new();
+        ssi.register(1, 10, 5, false);
+        ssi.register(2, 20, 5, false);
+        ssi.on_read(1, point("x")).unwrap();
+        ssi.on_write(2, b"x").unwrap(); // 1 -rw-> 2
+        ssi.pre_commit(2, &mut [b"x".as_slice()].into_iter()).unwrap().unwrap().committed(6);
+        ssi.register(3, 30, 6, true); // watches T1
+        ssi.on_read(3, point("y")).unwrap();
+        ssi.on_write(1, b"z").unwrap();
+        ssi.pre_commit(1, &mut [b"z".as_slice()].into_iter()).unwrap().unwrap().committed(7);
+        assert!(ssi.inner.lock().txns.contains_key(&3), "unsafe: still tracked");
+        assert_eq!(ssi.counters().safe_snapshots, 0);
+    }
+
+    #[test]
+    fn dropping_an_index_moves_its_locks_to_the_table() {
+        let range = |a: &str, b: &str| {
+            (Bound::Included(a.as_bytes().to_vec()), Bound::Excluded(b.as_bytes().to_vec()))
+        };
+        let ssi = Ssi::new();
+        ssi.register(1, 10, 5, false);
+        ssi.register(2, 20, 5, false);
+        ssi.on_read(1, range("i/5", "i/6")).unwrap(); // an empty index range: phantom protection
+        ssi.on_read(2, range("j/0", "j/9")).unwrap();
+        ssi.move_locks(&range("i/", "i0"), range("r/", "r0"));
+        // A row inserted into the table (no index entry any more) meets reader 1 only.
+        let inner = ssi.inner.lock();
+        assert_eq!(inner.readers_of(2, b"r/77"), vec![1]);
+        assert!(inner.readers_of(1, b"r/77").is_empty());
+        assert_eq!(inner.used, inner.txns.values().map(|t| t.cost()).sum::<usize>());
+    }
+
+    #[test]
+    fn overlap_respects_bound_kinds() {
+        let r = |lo: Bound<&str>, hi: Bound<&str>| -> KeyRange {
+            (lo.map(|k| k.as_bytes().to_vec()), hi.map(|k| k.as_bytes().to_vec()))
+        };
+        use Bound::*;
+        assert!(overlaps(&r(Included("a"), Included("c")), &r(Included("c"), Included("d"))));
+        assert!(!overlaps(&r(Included("a"), Excluded("c")), &r(Included("c"), Included("d"))));
+        assert!(!overlaps(&r(Included("a"), Included("c")), &r(Excluded("c"), Unbounded)));
+        assert!(overlaps(&r(Unbounded, Unbounded), &r(Included("x"), Included("x"))));
+        assert!(!overlaps(&r(Included("d"), Unbounded), &r(Unbounded, Excluded("d"))));
     }
 }

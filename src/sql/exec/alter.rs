@@ -312,6 +312,7 @@ impl Runner<'_, '_> {
 
     fn drop_index_entries(&mut self, ix: &IndexDef) -> Result<()> {
         let prefix = KeyPrefix::Index(ix.oid).encode();
+        self.ctx.txn.move_predicate_locks(&prefix, &KeyPrefix::Rows(ix.table).encode());
         let keys: Vec<Vec<u8>> = self
             .ctx
             .txn

@@ -450,7 +450,9 @@ impl Runner<'_, '_> {
                         )
                         .with_hint(format!("You can drop constraint {name} on table {t} instead.")));
                     }
-                    self.delete_prefix(KeyPrefix::Index(i.oid).encode())?;
+                    let prefix = KeyPrefix::Index(i.oid).encode();
+                    self.ctx.txn.move_predicate_locks(&prefix, &KeyPrefix::Rows(i.table).encode());
+                    self.delete_prefix(prefix)?;
                     self.catalog.remove(self.ctx.txn, i.oid)?;
                 }
                 ("view", Some(Object::View(v))) => self.catalog.remove(self.ctx.txn, v.oid)?,

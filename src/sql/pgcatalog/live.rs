@@ -206,6 +206,7 @@ pub fn ssidb_stats(ctx: &ExecContext) -> Vec<Vec<Value>> {
     row("ssi", "summarized", c.summarized);
     row("ssi", "budget_victims", c.budget_victims);
     row("ssi", "doomed", c.doomed);
+    row("ssi", "safe_snapshots", c.safe_snapshots);
     for (reason, n) in c.failures {
         row("ssi_failures", reason, n);
     }
