@@ -48,6 +48,9 @@ pub struct Runner<'r, 'c> {
     pub keys: u64,
     /// Per-node figures, keyed by node address, while running under EXPLAIN ANALYZE.
     pub stats: Option<HashMap<usize, crate::sql::plan::explain::NodeStats>>,
+    /// Rows the next table scan may stop after: a LIMIT pushed into it (set by the Limit node
+    /// when only projections separate it from the scan, taken by the scan).
+    pub scan_limit: Option<usize>,
 }
 
 impl<'r, 'c> Runner<'r, 'c> {
@@ -64,6 +67,7 @@ impl<'r, 'c> Runner<'r, 'c> {
             ticks: 0,
             keys: 0,
             stats: None,
+            scan_limit: None,
         }
     }
 

@@ -52,9 +52,17 @@ pub fn compare_keys(a: &[Value], b: &[Value], keys: &[SortKey]) -> Ordering {
 impl Runner<'_, '_> {
     /// Every row of a table with its row id.
     pub fn scan_table(&mut self, table: &TableDef) -> Result<Vec<(u64, Row)>> {
+        self.scan_table_limited(table, None)
+    }
+
+    /// The first `limit` rows of `table` (all when `None`), with their ids.
+    pub fn scan_table_limited(&mut self, table: &TableDef, limit: Option<usize>) -> Result<Vec<(u64, Row)>> {
         let prefix = KeyPrefix::Rows(table.oid).encode();
         let mut out = Vec::new();
         for item in self.ctx.txn.scan_prefix(&prefix, Direction::Forward)? {
+            if limit.is_some_and(|l| out.len() >= l) {
+                break;
+            }
             let (k, v) = item?;
             self.keys += 1;
             let rowid =
@@ -149,7 +157,8 @@ impl Runner<'_, '_> {
         Ok(match plan {
             Plan::Single => vec![vec![]],
             Plan::Scan { table, lookup, rowid } => {
-                let rows = self.scan_rows(table, lookup.as_ref())?;
+                let limit = self.scan_limit.take();
+                let rows = self.scan_rows(table, lookup.as_ref(), limit)?;
                 if *rowid {
                     rows.into_iter()
                         .map(|(id, mut r)| {
@@ -253,7 +262,18 @@ impl Runner<'_, '_> {
             }
             Plan::Limit { input, limit, offset } => {
                 let (lim, off) = self.limit_offset(limit, offset)?;
-                let rows = self.run(input)?;
+                // LIMIT pushed into a scan that only projections separate from it: every row
+                // the scan returns is a row of the result, so it can stop after offset + limit.
+                let mut below = &**input;
+                while let Plan::Project(p, _) = below {
+                    below = p;
+                }
+                if matches!(below, Plan::Scan { .. }) {
+                    self.scan_limit = lim.map(|l| l.saturating_add(off));
+                }
+                let rows = self.run(input);
+                self.scan_limit = None;
+                let rows = rows?;
                 rows.into_iter().skip(off).take(lim.unwrap_or(usize::MAX)).collect()
             }
             Plan::LockRows { input, base, predicate, project, targets, limit, offset } => {

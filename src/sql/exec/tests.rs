@@ -353,3 +353,42 @@ fn explain_names_the_access_path_of_every_scan() {
     let analyzed = s.rows("EXPLAIN ANALYZE SELECT * FROM a WHERE x = 10");
     assert!(analyzed.contains("Keys Examined: 200"), "{analyzed}");
 }
+
+#[test]
+fn order_by_an_index_needs_no_sort_and_a_limit_stops_the_scan() {
+    let mut s = TestSession::new();
+    s.rows("CREATE TABLE o (id int PRIMARY KEY, k int, v text)");
+    s.rows("CREATE INDEX o_k ON o (k, id)");
+    s.rows("INSERT INTO o SELECT g, g % 10, 'v' || g FROM generate_series(1, 500) g");
+    let plan = |s: &mut TestSession, q: &str| s.rows(&format!("EXPLAIN {q}"));
+    // Forward and backward over the primary key, under a LIMIT.
+    assert_eq!(
+        plan(&mut s, "SELECT id FROM o ORDER BY id LIMIT 3"),
+        "Limit\n  ->  Index Scan using o_pkey on o"
+    );
+    assert_eq!(
+        plan(&mut s, "SELECT id FROM o ORDER BY id DESC LIMIT 3"),
+        "Limit\n  ->  Index Scan Backward using o_pkey on o"
+    );
+    assert_eq!(s.rows("SELECT id FROM o ORDER BY id DESC LIMIT 3"), "500\n499\n498");
+    // An index range in order: the equality prefix is skipped, the rest follows the index.
+    assert_eq!(
+        plan(&mut s, "SELECT id FROM o WHERE k = 3 ORDER BY k DESC, id DESC"),
+        "Index Scan Backward using o_k on o\n  Index Cond: (k = 3)"
+    );
+    assert_eq!(s.rows("SELECT id FROM o WHERE k = 3 ORDER BY id DESC LIMIT 2"), "493\n483");
+    // Not in index order: a Sort stays.
+    assert!(plan(&mut s, "SELECT id FROM o ORDER BY v LIMIT 3").starts_with("Limit\n  ->  Sort"));
+    assert!(plan(&mut s, "SELECT id FROM o ORDER BY id DESC NULLS LAST LIMIT 3").contains("Sort"));
+    // No LIMIT over a full scan: sorting is kept (reading the whole table through an index is
+    // not cheaper).
+    assert!(plan(&mut s, "SELECT id FROM o ORDER BY id").starts_with("Sort"));
+    // The LIMIT reaches the scan: keys examined stay at the rows returned.
+    let analyzed = s.rows("EXPLAIN ANALYZE SELECT * FROM o ORDER BY id DESC LIMIT 5");
+    assert!(analyzed.contains("Keys Examined: 5"), "{analyzed}");
+    let analyzed = s.rows("EXPLAIN ANALYZE SELECT * FROM o LIMIT 7");
+    assert!(analyzed.contains("Keys Examined: 7"), "{analyzed}");
+    // With a filter between the scan and the LIMIT the scan reads on until enough rows passed.
+    assert_eq!(s.rows("SELECT id FROM o WHERE v LIKE 'v4%' ORDER BY id LIMIT 3"), "4\n40\n41");
+    assert_eq!(s.rows("SELECT id FROM o ORDER BY id LIMIT 2 OFFSET 10"), "11\n12");
+}

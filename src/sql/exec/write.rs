@@ -689,7 +689,7 @@ impl Runner<'_, '_> {
         let lookup = pred
             .as_ref()
             .and_then(|p| crate::sql::plan::access::choose_index(&table, &catalog.indexes_of(table.oid), p));
-        for (rowid, row) in self.scan_rows(&table, lookup.as_ref())? {
+        for (rowid, row) in self.scan_rows(&table, lookup.as_ref(), None)? {
             let Some(combined) = self.lock_target(&table, rowid, row, from_rows.as_deref(), &pred, mode)?
             else {
                 continue;
@@ -738,7 +738,7 @@ impl Runner<'_, '_> {
         let lookup = pred
             .as_ref()
             .and_then(|p| crate::sql::plan::access::choose_index(&table, &catalog.indexes_of(table.oid), p));
-        for (rowid, row) in self.scan_rows(&table, lookup.as_ref())? {
+        for (rowid, row) in self.scan_rows(&table, lookup.as_ref(), None)? {
             let mode = LockMode::Update;
             let Some(combined) = self.lock_target(&table, rowid, row, using_rows.as_deref(), &pred, mode)?
             else {

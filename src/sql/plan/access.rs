@@ -52,6 +52,9 @@ pub struct IndexScan {
     pub lower: Option<(Expr, bool)>,
     /// Upper bound on the column after the prefix, inclusive when `true`.
     pub upper: Option<(Expr, bool)>,
+    /// Rows in index order, read in this direction (an ORDER BY the index satisfies, see
+    /// [`super::order`]); `None`: rows in row id order, as a full scan returns them.
+    pub ordered: Option<crate::storage::Direction>,
 }
 
 impl IndexScan {
@@ -230,7 +233,7 @@ pub fn choose_index_using(
         if matched == 0 && lower.is_none() && upper.is_none() {
             continue;
         }
-        let scan = IndexScan { index: ix.clone(), prefixes, lower, upper };
+        let scan = IndexScan { index: ix.clone(), prefixes, lower, upper, ordered: None };
         let score = (matched, scan.is_point(), scan.lower.is_some() || scan.upper.is_some(), ix.primary);
         if best.as_ref().is_none_or(|(s, _, _)| score > *s) {
             best = Some((score, scan, used));

@@ -165,6 +165,8 @@ impl Binder<'_> {
                     query.plan = Plan::Limit { input: Box::new(query.plan), limit, offset };
                 }
             }
+            let catalog = self.catalog;
+            query.plan = super::order::use_index_order(query.plan, &|oid| catalog.indexes_of(oid));
             if resolve_unknown {
                 for c in &mut query.columns {
                     if c.data_type == DataType::Unknown {

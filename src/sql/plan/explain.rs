@@ -233,8 +233,12 @@ fn node(
         Plan::Single => "Result".to_string(),
         Plan::Scan { table, lookup: None, .. } => format!("Seq Scan on {}", table.name),
         Plan::Scan { table, lookup: Some(s), .. } => {
-            details.push(format!("Index Cond: {}", index_cond(s, table)));
-            format!("Index Scan using {} on {}", s.index.name, table.name)
+            if s.prefixes.iter().any(|p| !p.is_empty()) || s.lower.is_some() || s.upper.is_some() {
+                details.push(format!("Index Cond: {}", index_cond(s, table)));
+            }
+            let backward =
+                if s.ordered == Some(crate::storage::Direction::Backward) { " Backward" } else { "" };
+            format!("Index Scan{backward} using {} on {}", s.index.name, table.name)
         }
         Plan::Values(_) => "Values Scan on \"*VALUES*\"".into(),
         Plan::Virtual(v) => format!("Function Scan on {}", v.name()),

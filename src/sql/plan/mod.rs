@@ -26,6 +26,7 @@ pub mod bind_query;
 pub mod explain;
 pub mod functions;
 pub mod joins;
+pub mod order;
 pub mod scope;
 
 use crate::sql::catalog::TableDef;
