@@ -221,6 +221,7 @@ impl Cluster {
         let view: Arc<dyn Engine> = Arc::new(Prefixed::new(self.engine.clone(), database_prefix(oid)));
         let db = Arc::new(Database { name: name.to_string(), oid, txn: TxnManager::open(view)? });
         db.txn.ssi().set_budget(self.ssi_budget);
+        db.txn.ssi().set_key_describer(Arc::new(|k: &[u8]| crate::sql::catalog::keys::describe_key(k)));
         self.databases.write().insert(name.to_string(), db.clone());
         Ok(db)
     }

@@ -625,7 +625,7 @@ impl Transaction {
                 Direction::Forward,
                 usize::MAX,
             )? {
-                self.mgr.ssi.on_newer_version(self.id, decode_version_key(&raw)?.1)?;
+                self.mgr.ssi.on_newer_version(self.id, decode_version_key(&raw)?.1, key)?;
             }
         }
         let from = version_key(key, ts);
@@ -933,11 +933,11 @@ const MVCC_CHUNK: usize = 256;
 impl MvccScan {
     /// A version committed after the snapshot was skipped: for SERIALIZABLE readers that is a
     /// rw-conflict to its writer, reported at once so a failure surfaces in this statement.
-    fn note_newer(&mut self, ts: Timestamp) -> Result<()> {
+    fn note_newer(&mut self, ts: Timestamp, key: &[u8]) -> Result<()> {
         if let Some(s) = &mut self.ssi {
             if !s.newer.contains(&ts) {
                 s.newer.push(ts);
-                s.mgr.ssi.on_newer_version(s.txn, ts)?;
+                s.mgr.ssi.on_newer_version(s.txn, ts, key)?;
             }
         }
         Ok(())
@@ -985,7 +985,7 @@ impl MvccScan {
                 while let Some((raw, val)) = self.raw_next()? {
                     let (key, ts) = decode_version_key(&raw)?;
                     if ts > self.read_ts {
-                        self.note_newer(ts)?;
+                        self.note_newer(ts, &key)?;
                         continue;
                     }
                     if self.last_key.as_ref() == Some(&key) {
@@ -1001,7 +1001,7 @@ impl MvccScan {
                 while let Some((raw, val)) = self.raw_next()? {
                     let (key, ts) = decode_version_key(&raw)?;
                     if ts > self.read_ts {
-                        self.note_newer(ts)?;
+                        self.note_newer(ts, &key)?;
                         continue;
                     }
                     match &self.pending {

@@ -67,9 +67,13 @@ struct SerTxn {
     declared_read_only: bool,
     wrote: bool,
     doomed: bool,
+    /// Why it was doomed (the DETAIL of its 40001).
+    doomed_detail: String,
     reads: Vec<KeyRange>,
     ins: BTreeSet<TxnId>,
     outs: BTreeSet<TxnId>,
+    /// For out-conflicts, the first key that made them (for the 40001 DETAIL).
+    out_keys: HashMap<TxnId, Vec<u8>>,
     /// The earliest commit among out-conflicts that were summarized away (evicted under the
     /// memory budget): they still count as `T_out` candidates through this timestamp.
     summary_out: Option<Timestamp>,
@@ -140,7 +144,12 @@ struct Inner {
     used: usize,
     counters: SsiCounters,
     failures: HashMap<&'static str, u64>,
+    /// Names a logical key for error details (set by the SQL layer: table and row or index).
+    describer: Option<KeyDescriber>,
 }
+
+/// Turns a logical key into words for a 40001 DETAIL.
+pub type KeyDescriber = std::sync::Arc<dyn Fn(&[u8]) -> String + Send + Sync>;
 
 impl Default for Inner {
     fn default() -> Self {
@@ -152,6 +161,7 @@ impl Default for Inner {
             used: 0,
             counters: SsiCounters::default(),
             failures: HashMap::new(),
+            describer: None,
         }
     }
 }
@@ -264,28 +274,44 @@ impl Inner {
 
     fn describe(&self, t_in: TxnId, p: TxnId, out_ts: Timestamp, what: &str) -> String {
         let pid = |t: TxnId| self.txns.get(&t).map(|x| x.pid).unwrap_or(0);
+        let on = |r: TxnId, w: TxnId| -> String {
+            let key = self.txns.get(&r).and_then(|x| x.out_keys.get(&w));
+            match (key, &self.describer) {
+                (Some(k), Some(d)) => format!(" (on {})", d(k)),
+                _ => String::new(),
+            }
+        };
         let out = match self.by_commit_ts.get(&out_ts) {
-            Some(&t_out) => format!("transaction {t_out} (pid {})", pid(t_out)),
+            Some(&t_out) => format!("transaction {t_out} (pid {}){}", pid(t_out), on(p, t_out)),
             None => "a summarized transaction".to_string(),
         };
         format!(
-            "Reason code: {what}. Dependency cycle: transaction {t_in} (pid {}) -rw-> transaction {p} (pid {}) \
+            "Reason code: {what}. Dependency cycle: transaction {t_in} (pid {}) -rw-> transaction {p} (pid {}){} \
              -rw-> {out}, which committed first.",
             pid(t_in),
             pid(p),
+            on(t_in, p),
         )
     }
 
     /// Marks `victim` doomed: it fails with 40001 at its next read, write or commit, and its
     /// SIREAD locks go at once (it can never commit, so its reads no longer matter).
-    fn doom(&mut self, victim: TxnId) {
+    fn doom(&mut self, victim: TxnId, detail: String) {
         if let Some(v) = self.txns.get_mut(&victim) {
             if !v.doomed && v.commit_ts.is_none() {
                 self.used -= v.cost();
                 v.doomed = true;
+                v.doomed_detail = detail;
                 v.reads = Vec::new();
             }
         }
+    }
+
+    /// Dooms pivot `p` of the structure `t_in -> p -> T_out (committed at out_ts)`.
+    fn doom_pivot(&mut self, t_in: TxnId, p: TxnId, out_ts: Timestamp, what: &str) {
+        let detail = self.describe(t_in, p, out_ts, &format!("{R_DOOMED} ({what})"));
+        self.doom(p, detail);
+        self.counters.doomed += 1;
     }
 
     /// Fails `me` or dooms the other victim for a dangerous structure found while adding an edge.
@@ -305,18 +331,19 @@ impl Inner {
             let detail = self.describe(t_in, p, out_ts, what);
             return Err(self.fail(what, detail));
         }
-        self.doom(victim);
-        self.counters.doomed += 1;
+        self.doom_pivot(t_in, victim, out_ts, what);
         Ok(())
     }
 
-    /// Adds `r -rw-> w` and checks the structures it completes. `me` is the caller.
-    fn add_edge(&mut self, me: TxnId, r: TxnId, w: TxnId) -> Result<()> {
+    /// Adds `r -rw-> w` (made by `key`) and checks the structures it completes. `me` is the
+    /// caller.
+    fn add_edge(&mut self, me: TxnId, r: TxnId, w: TxnId, key: &[u8]) -> Result<()> {
         if r == w || !self.txns.contains_key(&r) || !self.txns.contains_key(&w) {
             return Ok(());
         }
         if let Some(x) = self.txns.get_mut(&r) {
             x.outs.insert(w);
+            x.out_keys.entry(w).or_insert_with(|| key.to_vec());
         }
         if let Some(x) = self.txns.get_mut(&w) {
             x.ins.insert(r);
@@ -356,10 +383,10 @@ impl Inner {
 
     fn check_doomed(&mut self, me: TxnId) -> Result<()> {
         match self.txns.get(&me) {
-            Some(t) if t.doomed => Err(self.fail(
-                R_DOOMED,
-                format!("Reason code: {R_DOOMED}; another transaction committed first, or room was needed."),
-            )),
+            Some(t) if t.doomed => {
+                let detail = t.doomed_detail.clone();
+                Err(self.fail(R_DOOMED, detail))
+            }
             _ => Ok(()),
         }
     }
@@ -405,6 +432,7 @@ impl Inner {
             for i in t.ins {
                 if let Some(x) = self.txns.get_mut(&i) {
                     x.outs.remove(&id);
+                    x.out_keys.remove(&id);
                 }
             }
         }
@@ -456,7 +484,7 @@ impl Inner {
             .map(|(id, _)| *id)
             .collect();
         for a in concurrent {
-            self.doom(a);
+            self.doom(a, format!("Reason code: {R_BUDGET}; a transaction it overlapped was summarized."));
             self.counters.budget_victims += 1;
         }
         let ins: Vec<TxnId> = self.txns.get(&c).map(|t| t.ins.iter().copied().collect()).unwrap_or_default();
@@ -497,11 +525,11 @@ impl Inner {
                 .map(|(id, t)| (t.read_ts, *id))
                 .max();
             if let Some((_, a)) = other {
-                self.doom(a);
+                self.doom(a, format!("Reason code: {R_BUDGET}."));
                 self.counters.budget_victims += 1;
                 continue;
             }
-            self.doom(me);
+            self.doom(me, format!("Reason code: {R_BUDGET}."));
             self.counters.budget_victims += 1;
             return Err(self.fail(R_BUDGET, format!("Reason code: {R_BUDGET}.")));
         }
@@ -544,9 +572,8 @@ impl PreCommit<'_> {
             let Some(out) = inner.earliest_out(p) else { continue };
             let ins: Vec<TxnId> =
                 inner.txns.get(&p).map(|t| t.ins.iter().copied().collect()).unwrap_or_default();
-            if ins.iter().any(|&t_in| inner.dangerous(t_in, p, out)) {
-                inner.doom(p);
-                inner.counters.doomed += 1;
+            if let Some(&t_in) = ins.iter().find(|&&t_in| inner.dangerous(t_in, p, out)) {
+                inner.doom_pivot(t_in, p, out, "its out-conflict committed first");
             }
         }
         inner.cleanup();
@@ -602,9 +629,11 @@ impl Ssi {
                 declared_read_only: read_only,
                 wrote: false,
                 doomed: false,
+                doomed_detail: String::new(),
                 reads: Vec::new(),
                 ins: BTreeSet::new(),
                 outs: BTreeSet::new(),
+                out_keys: HashMap::new(),
                 summary_out: None,
                 watching,
             },
@@ -634,6 +663,11 @@ impl Ssi {
         let _ = inner.enforce_budget(0);
     }
 
+    /// Sets how keys are named in 40001 details.
+    pub fn set_key_describer(&self, describer: KeyDescriber) {
+        self.inner.lock().describer = Some(describer);
+    }
+
     /// Sets the budget (transactions plus SIREAD locks tracked at once), at least [`MIN_BUDGET`].
     pub fn set_budget(&self, units: usize) {
         self.inner.lock().budget = units.max(MIN_BUDGET);
@@ -658,11 +692,11 @@ impl Ssi {
 
     /// Records the rw-edge from `me` to the writer of a version committed (at `ts`) after `me`'s
     /// snapshot, met by a read.
-    pub fn on_newer_version(&self, me: TxnId, ts: Timestamp) -> Result<()> {
+    pub fn on_newer_version(&self, me: TxnId, ts: Timestamp, key: &[u8]) -> Result<()> {
         let mut inner = self.inner.lock();
         inner.check_doomed(me)?;
         if let Some(&w) = inner.by_commit_ts.get(&ts) {
-            inner.add_edge(me, me, w)?;
+            inner.add_edge(me, me, w, key)?;
         }
         Ok(())
     }
@@ -677,7 +711,7 @@ impl Ssi {
             return Ok(());
         }
         for r in inner.readers_of(me, key) {
-            inner.add_edge(me, r, me)?;
+            inner.add_edge(me, r, me, key)?;
         }
         Ok(())
     }
@@ -702,7 +736,7 @@ impl Ssi {
         inner.check_doomed(me)?;
         for key in write_keys {
             for r in inner.readers_of(me, key) {
-                inner.add_edge(me, r, me)?;
+                inner.add_edge(me, r, me, key)?;
             }
         }
         let (ins, outs): (Vec<TxnId>, Vec<TxnId>) = match inner.txns.get(&me) {
@@ -723,8 +757,7 @@ impl Ssi {
             let Some(out) = inner.earliest_out(p) else { continue };
             if inner.dangerous(me, p, out) {
                 if inner.committed(p).is_none() {
-                    inner.doom(p);
-                    inner.counters.doomed += 1;
+                    inner.doom_pivot(me, p, out, "its in-conflict committed");
                 } else {
                     let detail = inner.describe(me, p, out, R_TIN_AT_COMMIT);
                     return Err(inner.fail(R_TIN_AT_COMMIT, detail));
@@ -884,7 +917,7 @@ mod tests {
         ssi.pre_commit(1, &mut [b"r3".as_slice()].into_iter()).unwrap().unwrap().committed(7);
         // T3 meets T1's version committed at 7 > its snapshot 6: 3 -rw-> 1 -rw-> 2, T2 first.
         ssi.on_read(3, point("r3")).unwrap();
-        let e = ssi.on_newer_version(3, 7).unwrap_err();
+        let e = ssi.on_newer_version(3, 7, b"r3").unwrap_err();
         assert_eq!(e.sqlstate(), "40001");
     }
 
@@ -983,7 +1016,7 @@ mod tests {
             assert!(!inner.txns[&3].doomed, "T3 started after T2 committed: not concurrent with it");
         }
         ssi.on_read(3, point("r3")).unwrap();
-        let e = ssi.on_newer_version(3, 7).unwrap_err();
+        let e = ssi.on_newer_version(3, 7, b"r3").unwrap_err();
         assert_eq!(e.sqlstate(), "40001");
         assert!(e.detail.as_deref().unwrap_or("").contains("a summarized transaction"), "{e:?}");
     }

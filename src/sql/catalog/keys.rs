@@ -84,6 +84,27 @@ impl Key<'_> {
     }
 }
 
+/// Words for a transactional key in error details: `row 12 of relation 16385`, `an entry of
+/// index 16390`, `catalog object 16385` (OIDs: `SELECT 16385::regclass` names them).
+pub fn describe_key(key: &[u8]) -> String {
+    let mut r = keycode::Reader::new(key.get(1..).unwrap_or_default());
+    match key.first() {
+        Some(&ROW) => match (r.u64(), r.u64()) {
+            (Ok(t), Ok(id)) => format!("row {id} of relation {t}"),
+            _ => "a row".into(),
+        },
+        Some(&INDEX) => match r.u64() {
+            Ok(i) => format!("an entry of index {i}"),
+            _ => "an index entry".into(),
+        },
+        Some(&OBJECT) => match r.u64() {
+            Ok(o) => format!("catalog object {o}"),
+            _ => "a catalog object".into(),
+        },
+        _ => "a key".into(),
+    }
+}
+
 impl KeyPrefix<'_> {
     /// The encoded prefix.
     pub fn encode(&self) -> Vec<u8> {
