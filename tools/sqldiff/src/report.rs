@@ -106,7 +106,7 @@ impl FileReport {
     /// An empty report for `path`.
     pub fn new(path: &Path, kind: &'static str) -> FileReport {
         FileReport {
-            file: path.display().to_string(),
+            file: path.strip_prefix("./").unwrap_or(path).display().to_string(),
             kind,
             servers: vec![],
             statements: 0,
