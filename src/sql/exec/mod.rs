@@ -16,6 +16,7 @@ pub mod query;
 pub mod rowlock;
 pub mod scalar;
 pub mod scan;
+pub mod subquery;
 pub mod window;
 pub mod write;
 
@@ -48,6 +49,8 @@ pub struct Runner<'r, 'c> {
     pub keys: u64,
     /// Per-node figures, keyed by node address, while running under EXPLAIN ANALYZE.
     pub stats: Option<HashMap<usize, crate::sql::plan::explain::NodeStats>>,
+    /// Subquery plans by address: correlated, or the rows of an uncorrelated one ([`subquery`]).
+    pub subqueries: HashMap<usize, subquery::Cached>,
 }
 
 impl<'r, 'c> Runner<'r, 'c> {
@@ -64,6 +67,7 @@ impl<'r, 'c> Runner<'r, 'c> {
             ticks: 0,
             keys: 0,
             stats: None,
+            subqueries: HashMap::new(),
         }
     }
 
