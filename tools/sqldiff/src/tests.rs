@@ -197,3 +197,30 @@ fn compare_lists_the_records_whose_outcome_differs() {
     assert_eq!(d.outcomes, vec![("ssidb".to_string(), "pass"), ("other".to_string(), "skip")]);
     assert!(!r.ok());
 }
+
+/// SQLite's corpus beside the repository (`../shared/corpora/sqlite`, or `$SQLITE_CORPUS`).
+fn sqlite_corpus() -> Option<PathBuf> {
+    let dir = match std::env::var_os("SQLITE_CORPUS") {
+        Some(d) => PathBuf::from(d),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/sqlite"),
+    };
+    dir.is_dir().then_some(dir)
+}
+
+#[test]
+fn sqlite_corpus_select1_to_3_pass() {
+    // The fixed slice of SQLite's corpus that `cargo test` runs (the whole corpus is
+    // `tools/sqlite-corpus/run`): every record must pass, rendered as the original harness does.
+    let Some(dir) = sqlite_corpus() else {
+        eprintln!("SQLite corpus not found (../shared/corpora/sqlite, $SQLITE_CORPUS): skipped");
+        return;
+    };
+    for name in ["select1.slt", "select2.slt", "select3.slt"] {
+        let r = run_with(vec![ssidb()], dir.join(name), Duration::from_secs(10), Render::Sqlite, None);
+        assert!(r.fatal.is_empty(), "{name}: {:?}", r.fatal);
+        let s = &r.servers[0];
+        assert!(s.fatal.is_none(), "{name}: {:?}", s.fatal);
+        assert!(s.pass > 1000, "{name}: only {} records ran", s.pass);
+        assert_eq!(s.fail, 0, "{name}: {:?}", s.failures.iter().take(5).collect::<Vec<_>>());
+    }
+}
