@@ -179,8 +179,7 @@ fn expr_escapes(x: &Expr, depth: usize) -> bool {
         Expr::InList(a, list, _) => e(a) || list.iter().any(e),
         Expr::AnyArray { left, array, .. } => e(left) || e(array),
         Expr::Subquery(plan, kind) => {
-            plan_escapes(plan, depth + 1)
-                || matches!(kind, SubqueryKind::Quantified { left, .. } if e(left))
+            plan_escapes(plan, depth + 1) || matches!(kind, SubqueryKind::Quantified { left, .. } if e(left))
         }
     }
 }
@@ -198,9 +197,8 @@ mod tests {
         // Level 1 inside the subquery itself is the enclosing query: correlated.
         assert!(plan_escapes(&values(Expr::Outer(1, 0)), 0));
         // A nested subquery's level 1 is the judged subquery: not correlated; its level 2 is.
-        let nested = |level| {
-            values(Expr::Subquery(Box::new(values(Expr::Outer(level, 0))), SubqueryKind::Scalar))
-        };
+        let nested =
+            |level| values(Expr::Subquery(Box::new(values(Expr::Outer(level, 0))), SubqueryKind::Scalar));
         assert!(!plan_escapes(&nested(1), 0));
         assert!(plan_escapes(&nested(2), 0));
         assert!(!plan_escapes(&values(Expr::Column(0)), 0));

@@ -465,11 +465,9 @@ impl Runner<'_, '_> {
                 let mut scope2 = scope.clone();
                 scope2.columns.extend(Binder::table_scope(&table, "excluded").columns);
                 let pred = match &du.selection {
-                    Some(sel) => Some(Binder::new(&catalog, params, self.fmt.clone()).predicate(
-                        sel,
-                        &scope2,
-                        "WHERE",
-                    )?),
+                    Some(sel) => Some(
+                        Binder::new(&catalog, params, self.fmt.clone()).predicate(sel, &scope2, "WHERE")?,
+                    ),
                     None => None,
                 };
                 Some((pred, self.bind_assignments(&catalog, &table, &du.assignments, &scope2, params)?))

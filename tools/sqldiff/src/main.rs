@@ -45,7 +45,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use target::{Kind, Target};
 
-const USAGE: &str = "usage: sqldiff [--ssidb CONN] [--postgres CONN] [--label L]... [--jobs N] [--timeout SECS]
+const USAGE: &str =
+    "usage: sqldiff [--ssidb CONN] [--postgres CONN] [--label L]... [--jobs N] [--timeout SECS]
                [--render wire|sqlite] [--max-records N] [--compare] [--show N] [--slow SECS]
                [--json FILE] FILE|DIR...
 
@@ -130,9 +131,7 @@ fn parse_args(args: Vec<String>) -> Result<Options, String> {
             }
             "--max-records" => o.slt.max_records = Some(positive("--max-records", &value("--max-records")?)?),
             "--compare" => o.compare = true,
-            "--show" => {
-                o.show = value("--show")?.parse().map_err(|_| "--show needs a number".to_string())?
-            }
+            "--show" => o.show = value("--show")?.parse().map_err(|_| "--show needs a number".to_string())?,
             "--json" => o.json = Some(PathBuf::from(value("--json")?)),
             "-h" | "--help" => return Err(String::new()),
             f if f.starts_with('-') => return Err(format!("unknown option {f}")),
@@ -287,11 +286,7 @@ async fn run_all(o: Options) -> ExitCode {
         done += 1;
         let ran: usize = r.servers.iter().map(ServerRun::records).sum();
         progress.file_done(estimates[i], ran);
-        progress.println(&format!(
-            "[{done}/{total}] {} {}",
-            r.file,
-            if r.ok() { "ok" } else { "FAILED" }
-        ));
+        progress.println(&format!("[{done}/{total}] {} {}", r.file, if r.ok() { "ok" } else { "FAILED" }));
         r.print_details(o.show);
         reports.push((i, r));
     }

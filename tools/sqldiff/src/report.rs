@@ -171,7 +171,11 @@ impl FileReport {
             println!("{}:{}: OUTCOME {}", self.file, d.line, o.join(", "));
         }
         if self.outcome_diffs.len() > show.max(1) * 10 {
-            println!("{}: {} more outcome difference(s)", self.file, self.outcome_diffs.len() - show.max(1) * 10);
+            println!(
+                "{}: {} more outcome difference(s)",
+                self.file,
+                self.outcome_diffs.len() - show.max(1) * 10
+            );
         }
         for d in &self.differences {
             println!("{}:{}: DIFF {}\n    statement: {}", self.file, d.line, d.what, one_line(&d.sql));

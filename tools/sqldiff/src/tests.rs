@@ -181,8 +181,8 @@ fn max_records_runs_only_the_first_records() {
 fn compare_lists_the_records_whose_outcome_differs() {
     // The "postgres" target is the same ssidb server without the ssidb label: the `onlyif ssidb`
     // record runs on one and is skipped on the other; the failing record fails on both.
-    let mut other = Target::parse(Kind::Postgres, &format!("host=127.0.0.1 port={}", server_port()))
-        .expect("target");
+    let mut other =
+        Target::parse(Kind::Postgres, &format!("host=127.0.0.1 port={}", server_port())).expect("target");
     other.name = "other".into();
     let path = write(
         "compare.slt",
