@@ -4,7 +4,7 @@
 
 use super::{ops, Row, Runner};
 use crate::error::{Error, ErrorKind, Result};
-use crate::sql::plan::{BinOp, Expr, SubqueryKind, UnOp};
+use crate::sql::plan::{BinOp, Expr, UnOp};
 use crate::sql::types::{cast, Value};
 
 fn truth(v: &Value) -> Option<bool> {
@@ -153,41 +153,9 @@ impl Runner<'_, '_> {
                 let Value::Array(items) = arr else { return Ok(Value::Null) };
                 let mut flat = Vec::new();
                 flatten(items, &mut flat);
-                quantified(&x, *op, *all, flat)
+                super::subquery::quantified(&x, *op, *all, flat.iter())
             }
-            Expr::Subquery(plan, kind) => {
-                self.outer.push(row.to_vec());
-                let rows = self.run(plan);
-                self.outer.pop();
-                let rows = rows?;
-                match kind {
-                    SubqueryKind::Scalar => match rows.len() {
-                        0 => Value::Null,
-                        1 => {
-                            rows.into_iter().next().and_then(|r| r.into_iter().next()).unwrap_or(Value::Null)
-                        }
-                        _ => {
-                            return Err(Error::new(
-                                ErrorKind::CardinalityViolation,
-                                "more than one row returned by a subquery used as an expression",
-                            ))
-                        }
-                    },
-                    SubqueryKind::Exists => Value::Bool(!rows.is_empty()),
-                    SubqueryKind::Array => {
-                        Value::Array(rows.into_iter().filter_map(|r| r.into_iter().next()).collect())
-                    }
-                    SubqueryKind::Quantified { left, op, all } => {
-                        let x = self.eval(left, row)?;
-                        quantified(
-                            &x,
-                            *op,
-                            *all,
-                            rows.into_iter().filter_map(|r| r.into_iter().next()).collect(),
-                        )
-                    }
-                }
-            }
+            Expr::Subquery(plan, kind) => self.eval_subquery(plan, kind, row)?,
             Expr::Array(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for i in items {
@@ -229,33 +197,5 @@ fn flatten(items: Vec<Value>, out: &mut Vec<Value>) {
             Value::Array(inner) => flatten(inner, out),
             v => out.push(v),
         }
-    }
-}
-
-fn quantified(x: &Value, op: BinOp, all: bool, items: Vec<Value>) -> Value {
-    if items.is_empty() {
-        return Value::Bool(all);
-    }
-    if x.is_null() {
-        return Value::Null;
-    }
-    let mut saw_null = false;
-    for v in items {
-        if v.is_null() {
-            saw_null = true;
-            continue;
-        }
-        let r = ops::compare_op(op, x, &v);
-        if all && !r {
-            return Value::Bool(false);
-        }
-        if !all && r {
-            return Value::Bool(true);
-        }
-    }
-    if saw_null {
-        Value::Null
-    } else {
-        Value::Bool(all)
     }
 }

@@ -16,6 +16,7 @@ pub mod query;
 pub mod rowlock;
 pub mod scalar;
 pub mod scan;
+pub mod subquery;
 pub mod window;
 pub mod write;
 
@@ -51,6 +52,8 @@ pub struct Runner<'r, 'c> {
     /// Rows the next table scan may stop after: a LIMIT pushed into it (set by the Limit node
     /// when only projections separate it from the scan, taken by the scan).
     pub scan_limit: Option<usize>,
+    /// Subquery plans by address: correlated, or the rows of an uncorrelated one ([`subquery`]).
+    pub subqueries: HashMap<usize, subquery::Cached>,
 }
 
 impl<'r, 'c> Runner<'r, 'c> {
@@ -68,6 +71,7 @@ impl<'r, 'c> Runner<'r, 'c> {
             keys: 0,
             stats: None,
             scan_limit: None,
+            subqueries: HashMap::new(),
         }
     }
 

@@ -459,6 +459,21 @@ impl Runner<'_, '_> {
             Some(_) => return Err(Error::new(ErrorKind::FeatureNotSupported, "ON DUPLICATE KEY")),
             None => None,
         };
+        // DO UPDATE's WHERE and SET, bound once over the existing row ++ `excluded`.
+        let do_update = match on_conflict.as_ref().map(|oc| &oc.action) {
+            Some(ast::OnConflictAction::DoUpdate(du)) => {
+                let mut scope2 = scope.clone();
+                scope2.columns.extend(Binder::table_scope(&table, "excluded").columns);
+                let pred = match &du.selection {
+                    Some(sel) => Some(
+                        Binder::new(&catalog, params, self.fmt.clone()).predicate(sel, &scope2, "WHERE")?,
+                    ),
+                    None => None,
+                };
+                Some((pred, self.bind_assignments(&catalog, &table, &du.assignments, &scope2, params)?))
+            }
+            _ => None,
+        };
         let mut written = Vec::new();
         for vals in source {
             self.tick()?;
@@ -480,28 +495,18 @@ impl Runner<'_, '_> {
                 if let Some((rowid, old)) = self.find_conflict(&catalog, &table, &row, lock)? {
                     match &oc.action {
                         ast::OnConflictAction::DoNothing => continue,
-                        ast::OnConflictAction::DoUpdate(du) => {
-                            let mut scope2 = scope.clone();
-                            let ex = Binder::table_scope(&table, "excluded");
-                            scope2.columns.extend(ex.columns);
+                        ast::OnConflictAction::DoUpdate(_) => {
+                            let Some((pred, assignments)) = &do_update else {
+                                return Err(Error::new(ErrorKind::Internal, "DO UPDATE not bound"));
+                            };
                             let mut combined = old.clone();
                             combined.extend(row.iter().cloned());
-                            if let Some(sel) = &du.selection {
-                                let mut b2 = Binder::new(&catalog, params, self.fmt.clone());
-                                let p = b2.predicate(sel, &scope2, "WHERE")?;
-                                if !self.check(&p, &combined)? {
+                            if let Some(p) = pred {
+                                if !self.check(p, &combined)? {
                                     continue;
                                 }
                             }
-                            let new = self.assign(
-                                &catalog,
-                                &table,
-                                &du.assignments,
-                                &scope2,
-                                &combined,
-                                &old,
-                                params,
-                            )?;
+                            let new = self.assign(&catalog, &table, assignments, &combined, &old)?;
                             let new =
                                 self.update_row(&catalog, &table, rowid, &old, new, LockMode::Update)?;
                             written.push(new);
@@ -559,19 +564,18 @@ impl Runner<'_, '_> {
         Ok(None)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn assign(
-        &mut self,
+    /// Binds the SET list of an UPDATE (or ON CONFLICT DO UPDATE) once per statement: per target
+    /// column, the coerced expression over `scope`'s row, or `None` for DEFAULT.
+    fn bind_assignments(
+        &self,
         catalog: &catalog::Catalog,
         table: &TableDef,
         assignments: &[ast::Assignment],
         scope: &Scope,
-        input: &[Value],
-        old: &[Value],
         params: &[DataType],
-    ) -> Result<Row> {
-        let mut new = old.to_vec();
+    ) -> Result<Vec<(usize, Option<Expr>)>> {
         let mut b = Binder::new(catalog, params, self.fmt.clone());
+        let mut out = Vec::new();
         for a in assignments {
             let ast::AssignmentTarget::ColumnName(n) = &a.target else {
                 return Err(Error::new(ErrorKind::FeatureNotSupported, "multiple-column assignment"));
@@ -585,12 +589,30 @@ impl Runner<'_, '_> {
             })?;
             let col = &table.columns[c];
             if is_default(&a.value) {
-                new[c] = self.default_value(catalog, table, c)?;
+                out.push((c, None));
                 continue;
             }
             let (x, t) = b.expr(&a.value, scope)?;
-            let x = b.coerce_assign(x, &t, &col.data_type, &col.name)?;
-            new[c] = self.eval(&x, input)?;
+            out.push((c, Some(b.coerce_assign(x, &t, &col.data_type, &col.name)?)));
+        }
+        Ok(out)
+    }
+
+    /// The new version of `old`: the bound assignments evaluated over `input`.
+    fn assign(
+        &mut self,
+        catalog: &catalog::Catalog,
+        table: &TableDef,
+        assignments: &[(usize, Option<Expr>)],
+        input: &[Value],
+        old: &[Value],
+    ) -> Result<Row> {
+        let mut new = old.to_vec();
+        for (c, x) in assignments {
+            new[*c] = match x {
+                Some(x) => self.eval(x, input)?,
+                None => self.default_value(catalog, table, *c)?,
+            };
         }
         Ok(new)
     }
@@ -678,6 +700,7 @@ impl Runner<'_, '_> {
             None => None,
         };
         let ret = self.returning(&catalog, &up.returning, &scope, params)?;
+        let assignments = self.bind_assignments(&catalog, &table, &up.assignments, &scope, params)?;
         let mut assigned = Vec::new();
         for a in &up.assignments {
             if let ast::AssignmentTarget::ColumnName(n) = &a.target {
@@ -695,7 +718,7 @@ impl Runner<'_, '_> {
                 continue;
             };
             let current = combined[..table.columns.len()].to_vec();
-            let new = self.assign(&catalog, &table, &up.assignments, &scope, &combined, &current, params)?;
+            let new = self.assign(&catalog, &table, &assignments, &combined, &current)?;
             let new = self.update_row(&catalog, &table, rowid, &current, new, mode)?;
             let mut out = new;
             out.extend(combined.into_iter().skip(table.columns.len()));
