@@ -10,7 +10,7 @@
 
 use super::tables::{constraints, type_name};
 use super::{
-    quote_ident, relation_name, relation_oid, DATABASE_OWNER_OID, INFO_SCHEMA_NS, PG_CATALOG_NS, PUBLIC_NS,
+    quote_ident, relation_name, relation_oid, INFO_SCHEMA_NS, PG_CATALOG_NS, PUBLIC_NS,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::sql::catalog::{Catalog, Object};
@@ -21,6 +21,9 @@ use crate::sql::types::{DataType, Value};
 #[allow(missing_docs)]
 pub enum CatalogFunc {
     GetUserById,
+    HasTablePrivilege,
+    HasSequencePrivilege,
+    HasSchemaPrivilege,
     FormatType,
     GetExpr,
     GetIndexDef,
@@ -206,20 +209,13 @@ pub fn resolve(name: &str, types: &[DataType]) -> Option<(CatalogFunc, Vec<DataT
         ("obj_description", 1) => (F::NullText, oid(1), Text),
         ("obj_description" | "shobj_description", 2) => (F::NullText, vec![Oid, Name], Text),
         ("col_description", 2) => (F::NullText, vec![Oid, Int4], Text),
-        (
-            "has_table_privilege"
-            | "has_schema_privilege"
-            | "has_database_privilege"
-            | "has_sequence_privilege",
-            2,
-        ) => (F::True, vec![Text, Text], Bool),
-        (
-            "has_table_privilege"
-            | "has_schema_privilege"
-            | "has_database_privilege"
-            | "has_column_privilege",
-            3,
-        ) => (F::True, vec![Name, Text, Text], Bool),
+        ("has_table_privilege", 2 | 3) => (F::HasTablePrivilege, super::privileges::arg_types(types), Bool),
+        ("has_sequence_privilege", 2 | 3) => {
+            (F::HasSequencePrivilege, super::privileges::arg_types(types), Bool)
+        }
+        ("has_schema_privilege", 2 | 3) => (F::HasSchemaPrivilege, super::privileges::arg_types(types), Bool),
+        ("has_database_privilege", 2) => (F::True, vec![Text, Text], Bool),
+        ("has_database_privilege" | "has_column_privilege", 3) => (F::True, vec![Name, Text, Text], Bool),
         ("pg_has_role", 2) => (F::True, vec![Text, Text], Bool),
         ("pg_has_role", 3) => (F::True, vec![Name, Text, Text], Bool),
         ("current_schemas", 1) => (F::CurrentSchemas, vec![Bool], Array(Box::new(Name))),
@@ -270,11 +266,13 @@ pub fn call(catalog: &Catalog, f: CatalogFunc, args: &[Value]) -> Result<Value> 
         F::True => Value::Bool(true),
         F::False => Value::Bool(false),
         F::NullText | F::GetTriggerDef | F::StatisticsObjDefColumns | F::PartitionAncestors => Value::Null,
-        F::GetUserById => Value::Text(match oid_arg(&a(0)) {
-            10 => "postgres".into(),
-            DATABASE_OWNER_OID => "pg_database_owner".into(),
-            o => format!("unknown (OID={o})"),
-        }),
+        F::GetUserById => {
+            let o = oid_arg(&a(0));
+            Value::Text(catalog.auth.roles.name(o).unwrap_or_else(|| format!("unknown (OID={o})")))
+        }
+        F::HasTablePrivilege | F::HasSequencePrivilege | F::HasSchemaPrivilege => {
+            return super::privileges::call(catalog, f, args)
+        }
         F::FormatType => {
             if a(0).is_null() {
                 return Ok(Value::Null);
