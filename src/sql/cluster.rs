@@ -263,6 +263,22 @@ impl Cluster {
         Ok(out)
     }
 
+    /// Sets the bootstrap superuser's password (`--password-file`, `SSIDB_PASSWORD`): stored as a
+    /// new verifier unless the stored one already matches it.
+    pub fn set_bootstrap_password(&self, password: &str) -> Result<()> {
+        use crate::sql::auth::roles::BOOTSTRAP_SUPERUSER;
+        use crate::sql::auth::scram::Verifier;
+        self.change_roles(|roles, _| {
+            let mut role = roles.by_oid(BOOTSTRAP_SUPERUSER).cloned().unwrap_or_else(Role::bootstrap);
+            let current = role.verifier.as_deref().and_then(Verifier::parse);
+            if current.is_some_and(|v| v.matches(password)) {
+                return Ok((vec![], vec![], ()));
+            }
+            role.verifier = Some(Verifier::new(password)?.to_text());
+            Ok((vec![role], vec![], ()))
+        })
+    }
+
     fn stored_databases(&self) -> Result<Vec<(String, u32)>> {
         let end = keycode::prefix_end(CLUSTER_CATALOG);
         let rows = self.engine.scan_chunk(
