@@ -21,6 +21,8 @@ use crate::sql::types::{DataType, Value};
 #[allow(missing_docs)]
 pub enum CatalogFunc {
     GetUserById,
+    /// pg_table_is_visible: false for information_schema (not in the search path).
+    TableIsVisible,
     HasTablePrivilege,
     HasSequencePrivilege,
     HasSchemaPrivilege,
@@ -188,9 +190,8 @@ pub fn resolve(name: &str, types: &[DataType]) -> Option<(CatalogFunc, Vec<DataT
     let n = types.len();
     let oid = |k: usize| vec![Oid; k];
     Some(match (name, n) {
-        ("pg_table_is_visible" | "pg_type_is_visible" | "pg_function_is_visible", 1) => {
-            (F::True, oid(1), Bool)
-        }
+        ("pg_table_is_visible", 1) => (F::TableIsVisible, oid(1), Bool),
+        ("pg_type_is_visible" | "pg_function_is_visible", 1) => (F::True, oid(1), Bool),
         ("pg_get_userbyid", 1) => (F::GetUserById, oid(1), Name),
         ("format_type", 2) => (F::FormatType, vec![Oid, Int4], Text),
         ("pg_get_expr", 2) => (F::GetExpr, vec![Text, Oid], Text),
@@ -266,6 +267,10 @@ pub fn call(catalog: &Catalog, f: CatalogFunc, args: &[Value]) -> Result<Value> 
         F::True => Value::Bool(true),
         F::False => Value::Bool(false),
         F::NullText | F::GetTriggerDef | F::StatisticsObjDefColumns | F::PartitionAncestors => Value::Null,
+        F::TableIsVisible => {
+            let o = oid_arg(&a(0));
+            Value::Bool(catalog.by_oid(o).is_some() || super::all().any(|r| r.2 == o && r.0 != INFO_SCHEMA_NS))
+        }
         F::GetUserById => {
             let o = oid_arg(&a(0));
             Value::Text(catalog.auth.roles.name(o).unwrap_or_else(|| format!("unknown (OID={o})")))
