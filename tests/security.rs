@@ -61,6 +61,14 @@ async fn connect(conf: &str) -> Result<tokio_postgres::Client, tokio_postgres::E
     Ok(client)
 }
 
+/// The error of a call that must fail.
+fn fails<T>(r: Result<T, tokio_postgres::Error>, what: &str) -> tokio_postgres::Error {
+    match r {
+        Ok(_) => panic!("expected an error: {what}"),
+        Err(e) => e,
+    }
+}
+
 fn sqlstate(e: &tokio_postgres::Error) -> String {
     e.as_db_error().map(|d| d.code().code().to_string()).unwrap_or_else(|| format!("no SQLSTATE: {e}"))
 }
@@ -78,7 +86,9 @@ struct Certs {
 }
 
 fn make_certs(dir: &Path) -> Certs {
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose};
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
+    };
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
@@ -121,8 +131,9 @@ fn wrong_password_is_28p01_after_a_delay_and_the_right_one_logs_in() {
     block_on(async {
         for (user, password) in [("postgres", "wrong"), ("nobody", "wrong"), ("postgres", "")] {
             let started = Instant::now();
-            let conf = format!("host=127.0.0.1 port={port} user={user} password='{password}' dbname=postgres");
-            let e = connect(&conf).await.err().expect("refused");
+            let conf =
+                format!("host=127.0.0.1 port={port} user={user} password='{password}' dbname=postgres");
+            let e = fails(connect(&conf).await, "refused");
             assert_eq!(sqlstate(&e), "28P01", "{user}: {e}");
             assert_eq!(message(&e), format!("password authentication failed for user \"{user}\""));
             assert!(started.elapsed() >= DELAY, "the refusal waits {DELAY:?}");
@@ -144,20 +155,22 @@ fn wrong_password_is_28p01_after_a_delay_and_the_right_one_logs_in() {
         let a = connect(&format!("host=127.0.0.1 port={port} user=alice password=alice-pw dbname=postgres"))
             .await
             .expect("alice logs in");
-        let e = a.query_one("SELECT rolpassword FROM pg_authid", &[]).await.err().expect("not superuser");
+        let e = fails(a.query_one("SELECT rolpassword FROM pg_authid", &[]).await, "not superuser");
         assert_eq!(sqlstate(&e), "42501");
-        let e = connect(&format!("host=127.0.0.1 port={port} user=noone password=noone-pw dbname=postgres"))
-            .await
-            .err()
-            .expect("NOLOGIN");
+        let e = fails(
+            connect(&format!("host=127.0.0.1 port={port} user=noone password=noone-pw dbname=postgres"))
+                .await,
+            "NOLOGIN",
+        );
         assert_eq!(sqlstate(&e), "28000");
         assert_eq!(message(&e), "role \"noone\" is not permitted to log in");
         // ALTER ROLE ... PASSWORD: the old one stops working.
         a.batch_execute("ALTER ROLE alice PASSWORD 'alice-pw2'").await.expect("own password");
-        let e = connect(&format!("host=127.0.0.1 port={port} user=alice password=alice-pw dbname=postgres"))
-            .await
-            .err()
-            .expect("old password");
+        let e = fails(
+            connect(&format!("host=127.0.0.1 port={port} user=alice password=alice-pw dbname=postgres"))
+                .await,
+            "old password",
+        );
         assert_eq!(sqlstate(&e), "28P01");
         connect(&format!("host=127.0.0.1 port={port} user=alice password=alice-pw2 dbname=postgres"))
             .await
@@ -174,7 +187,7 @@ fn tls_with_a_verified_certificate_and_require_tls() {
     block_on(async {
         // Plaintext is refused before any password is asked for.
         let conf = format!("host=127.0.0.1 port={port} user=postgres password={PASSWORD} dbname=postgres");
-        let e = connect(&conf).await.err().expect("plaintext refused");
+        let e = fails(connect(&conf).await, "plaintext refused");
         assert_eq!(sqlstate(&e), "28000", "{e}");
         assert_eq!(
             message(&e),
@@ -190,11 +203,11 @@ fn tls_with_a_verified_certificate_and_require_tls() {
         assert_eq!(row.get::<_, i32>(0), 42);
         // A wrong password over TLS is still 28P01.
         let bad = conf.replace(PASSWORD, "nope");
-        let e = tokio_postgres::connect(&bad, tls_connector(&certs.ca_der)).await.err().expect("refused");
+        let e = fails(tokio_postgres::connect(&bad, tls_connector(&certs.ca_der)).await, "refused");
         assert_eq!(sqlstate(&e), "28P01");
         // A client that trusts another CA refuses the server's certificate.
         let other = make_certs(&dir.path().join("other").tap_mkdir());
-        let e = tokio_postgres::connect(&conf, tls_connector(&other.ca_der)).await.err().expect("unknown CA");
+        let e = fails(tokio_postgres::connect(&conf, tls_connector(&other.ca_der)).await, "unknown CA");
         assert!(e.as_db_error().is_none(), "a TLS failure, not a server error: {e}");
     });
 }
@@ -226,11 +239,11 @@ fn select_is_denied_until_granted() {
         let reader = connect(&format!("host=127.0.0.1 port={port} user=reader dbname=postgres"))
             .await
             .expect("reader logs in");
-        let e = reader.query("SELECT * FROM t", &[]).await.err().expect("denied");
+        let e = fails(reader.query("SELECT * FROM t", &[]).await, "denied");
         assert_eq!(sqlstate(&e), "42501");
         assert_eq!(message(&e), "permission denied for table t");
         // The extended protocol checks too (prepare binds the statement).
-        let e = reader.prepare("SELECT v FROM t WHERE id = $1").await.err().expect("denied at prepare");
+        let e = fails(reader.prepare("SELECT v FROM t WHERE id = $1").await, "denied at prepare");
         assert_eq!(sqlstate(&e), "42501");
         let has = "SELECT has_table_privilege('reader', 't', 'SELECT')";
         assert!(!admin.query_one(has, &[]).await.expect("has").get::<_, bool>(0));
@@ -238,7 +251,7 @@ fn select_is_denied_until_granted() {
         assert!(admin.query_one(has, &[]).await.expect("has").get::<_, bool>(0));
         let rows = reader.query("SELECT v FROM t WHERE id = $1", &[&1i32]).await.expect("reads after GRANT");
         assert_eq!(rows[0].get::<_, String>(0), "one");
-        let e = reader.execute("INSERT INTO t VALUES (2, 'two')", &[]).await.err().expect("no INSERT");
+        let e = fails(reader.execute("INSERT INTO t VALUES (2, 'two')", &[]).await, "no INSERT");
         assert_eq!(sqlstate(&e), "42501");
         let acl: String = admin
             .query_one("SELECT array_to_string(relacl, ',') FROM pg_class WHERE relname = 't'", &[])
@@ -247,7 +260,7 @@ fn select_is_denied_until_granted() {
             .get(0);
         assert_eq!(acl, "postgres=arwdDxt/postgres,reader=r/postgres");
         admin.batch_execute("REVOKE SELECT ON t FROM reader").await.expect("revoke");
-        let e = reader.query("SELECT * FROM t", &[]).await.err().expect("denied again");
+        let e = fails(reader.query("SELECT * FROM t", &[]).await, "denied again");
         assert_eq!(sqlstate(&e), "42501");
     });
 }
@@ -258,7 +271,8 @@ fn roles_and_grants_persist_across_a_restart() {
     let storage = StorageConfig { data_dir: Some(dir.path().to_path_buf()), ..StorageConfig::default() };
     {
         let cluster = Cluster::open(&storage).expect("open");
-        let mut s = ssidb::sql::session::Session::new(cluster.clone(), "postgres", "postgres").expect("session");
+        let mut s =
+            ssidb::sql::session::Session::new(cluster.clone(), "postgres", "postgres").expect("session");
         for sql in [
             "CREATE ROLE carol LOGIN PASSWORD 'carol-pw'",
             "CREATE TABLE kept (a int)",
@@ -281,7 +295,7 @@ fn roles_and_grants_persist_across_a_restart() {
             .await
             .expect("carol logs in after the restart");
         c.execute("INSERT INTO kept VALUES (1)", &[]).await.expect("grant kept");
-        let e = c.execute("DELETE FROM kept", &[]).await.err().expect("no DELETE");
+        let e = fails(c.execute("DELETE FROM kept", &[]).await, "no DELETE");
         assert_eq!(sqlstate(&e), "42501");
     });
 }
@@ -300,7 +314,8 @@ fn listening_beyond_loopback_needs_scram() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("refusing to listen on 0.0.0.0:5433 with trust authentication") && err.contains("--auth scram"),
+        err.contains("refusing to listen on 0.0.0.0:5433 with trust authentication")
+            && err.contains("--auth scram"),
         "{err}"
     );
     assert!(!data.exists(), "refused before touching the data directory");
@@ -344,7 +359,10 @@ fn passwords_reach_no_log_and_no_file() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let admin = admin.expect("ssidb came up");
-        admin.batch_execute(&format!("CREATE ROLE dave LOGIN PASSWORD '{secret_role}'")).await.expect("create");
+        admin
+            .batch_execute(&format!("CREATE ROLE dave LOGIN PASSWORD '{secret_role}'"))
+            .await
+            .expect("create");
         admin.batch_execute(&format!("ALTER ROLE dave PASSWORD '{secret_alter}'")).await.expect("alter");
         let e = admin.batch_execute(&format!("CREATE ROLE dave PASSWORD '{secret_role}'")).await.err();
         assert_eq!(e.map(|e| sqlstate(&e)).as_deref(), Some("42710"));
@@ -403,12 +421,25 @@ fn psql_verify_full_against_the_test_ca() {
     let port = start(scram_config(Some(tls), true), cluster_with_password());
     let psql = |conninfo: String, password: &str| {
         let out = std::process::Command::new("psql")
-            .args(["-X", "-At", "-v", "ON_ERROR_STOP=1", &conninfo, "-c", "SELECT 'connected as ' || current_user", "-c", "\\conninfo"])
+            .args([
+                "-X",
+                "-At",
+                "-v",
+                "ON_ERROR_STOP=1",
+                &conninfo,
+                "-c",
+                "SELECT 'connected as ' || current_user",
+                "-c",
+                "\\conninfo",
+            ])
             .env("PGPASSWORD", password)
             .env("PGCONNECT_TIMEOUT", "10")
             .output()
             .expect("run psql");
-        (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+        (
+            out.status.success(),
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+        )
     };
     let full = format!(
         "host=localhost port={port} user=postgres dbname=postgres sslmode=verify-full sslrootcert={}",

@@ -184,8 +184,13 @@ async fn open(
         }
     };
     let (r, w) = tokio::io::split(stream);
-    let mut conn =
-        Conn { reader: Some(BufReader::new(r)), writer: w, out: BytesMut::new(), config: config.clone(), copy_failed: false };
+    let mut conn = Conn {
+        reader: Some(BufReader::new(r)),
+        writer: w,
+        out: BytesMut::new(),
+        config: config.clone(),
+        copy_failed: false,
+    };
     match authenticate(&mut conn, cluster, &startup, tls, peer).await {
         Ok(true) => {}
         Ok(false) => return None,

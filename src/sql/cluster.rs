@@ -233,7 +233,8 @@ impl Cluster {
                 ),
                 None => FIRST_ROLE_OID,
             };
-            let oid = stored.max(current.all().iter().map(|r| r.oid + 1).max().unwrap_or(0)).max(FIRST_ROLE_OID);
+            let oid =
+                stored.max(current.all().iter().map(|r| r.oid + 1).max().unwrap_or(0)).max(FIRST_ROLE_OID);
             // The counter is written at once: a role OID is never handed out twice, even if
             // the statement fails after this.
             let mut b = WriteBatch::new();

@@ -749,11 +749,22 @@ impl Session {
             }
             Utility::CreateDatabase(name) => {
                 self.outside_block("CREATE DATABASE", multi)?;
+                let auth = self.auth();
+                if !auth.superuser() && !auth.roles.by_oid(auth.current).is_some_and(|r| r.createdb) {
+                    return Err(Error::new(
+                        ErrorKind::InsufficientPrivilege,
+                        "permission denied to create database",
+                    ));
+                }
                 self.cluster.create_database(name)?;
                 Ok(QueryResult::command("CREATE DATABASE"))
             }
             Utility::DropDatabase { name, if_exists, force } => {
                 self.outside_block("DROP DATABASE", multi)?;
+                // Every database is owned by the bootstrap superuser.
+                if !self.auth().superuser() && self.cluster.database(name).is_some() {
+                    return Err(crate::sql::auth::must_be_owner("database", name));
+                }
                 if !self.cluster.drop_database(name, &self.db.name, *force, *if_exists)? {
                     self.notice("NOTICE", "00000", &format!("database \"{name}\" does not exist, skipping"));
                 }
@@ -769,7 +780,15 @@ impl Session {
                 Ok(QueryResult::command("VACUUM"))
             }
             Utility::Analyze(_) => Ok(QueryResult::command("ANALYZE")),
-            Utility::Checkpoint => Ok(QueryResult::command("CHECKPOINT")),
+            Utility::Checkpoint => {
+                if !self.auth().superuser() {
+                    return Err(Error::new(
+                        ErrorKind::InsufficientPrivilege,
+                        "must be superuser to do CHECKPOINT",
+                    ));
+                }
+                Ok(QueryResult::command("CHECKPOINT"))
+            }
             Utility::Copy(c) => self.start_copy(c),
             Utility::Auth(a) => self.run_auth(a, multi),
         }

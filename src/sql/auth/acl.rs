@@ -24,8 +24,8 @@
 //! empty name. Role membership (`GRANT role TO role`) is not modelled: a role's privileges are
 //! those granted to it and to `PUBLIC`; superusers bypass every check.
 
-use crate::sql::catalog::codec::{Reader, Writer};
 use crate::error::Result;
+use crate::sql::catalog::codec::{Reader, Writer};
 
 /// INSERT.
 pub const INSERT: u16 = 1 << 0;
@@ -210,7 +210,8 @@ pub fn revoke(acl: &mut Vec<AclItem>, grantee: u32, grantor: u32, privs: u16, op
         }
     }
     acl.retain(|i| i.privs != 0);
-    lost_options != 0 && acl.iter().any(|i| i.grantor == grantee && i.grantee != grantee && i.privs & lost_options != 0)
+    lost_options != 0
+        && acl.iter().any(|i| i.grantor == grantee && i.grantee != grantee && i.privs & lost_options != 0)
 }
 
 /// Revokes, recursively, the grants that `grantor` made of `privs` (REVOKE ... CASCADE).
@@ -334,8 +335,14 @@ mod tests {
         grant(&mut acl, 21, 10, SELECT | INSERT, true);
         grant(&mut acl, PUBLIC, 10, SELECT, false);
         let text: Vec<String> = acl.iter().map(|i| item_text(i, &names)).collect();
-        assert_eq!(text, ["postgres=arwdDxt/postgres", "alice=r/postgres", "\"Bob Smith\"=a*r*/postgres", "=r/postgres"]);
-        assert_eq!(item_text(&AclItem { grantee: 99, grantor: 10, privs: USAGE, grant_options: 0 }, &names), "99=U/postgres");
+        assert_eq!(
+            text,
+            ["postgres=arwdDxt/postgres", "alice=r/postgres", "\"Bob Smith\"=a*r*/postgres", "=r/postgres"]
+        );
+        assert_eq!(
+            item_text(&AclItem { grantee: 99, grantor: 10, privs: USAGE, grant_options: 0 }, &names),
+            "99=U/postgres"
+        );
     }
 
     #[test]

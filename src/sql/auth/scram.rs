@@ -1,5 +1,5 @@
 //! SCRAM-SHA-256 (RFC 5802, RFC 7677) as PostgreSQL uses it: verifiers and the server side of the
-//! SASL exchange. Pure computation on bytes; the connection code ([`crate::server::auth`]) moves
+//! SASL exchange. Pure computation on bytes; the server's connection code (`server::auth`) moves
 //! the messages.
 //!
 //! A verifier is what the catalog stores instead of a password, in PostgreSQL's text form:

@@ -21,25 +21,25 @@
 //! and functions.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::sql::parser::{Utl, Utility};
+use crate::sql::parser::{Utility, Utl};
 use sqlparser::tokenizer::Token;
 
 /// A role attribute given to CREATE or ALTER ROLE.
 #[derive(Clone, PartialEq, Eq)]
 pub enum RoleOption {
-    /// [NO]SUPERUSER.
+    /// `[NO]SUPERUSER`.
     Superuser(bool),
-    /// [NO]CREATEDB.
+    /// `[NO]CREATEDB`.
     CreateDb(bool),
-    /// [NO]CREATEROLE.
+    /// `[NO]CREATEROLE`.
     CreateRole(bool),
-    /// [NO]INHERIT.
+    /// `[NO]INHERIT`.
     Inherit(bool),
-    /// [NO]LOGIN.
+    /// `[NO]LOGIN`.
     Login(bool),
-    /// [NO]REPLICATION.
+    /// `[NO]REPLICATION`.
     Replication(bool),
-    /// [NO]BYPASSRLS.
+    /// `[NO]BYPASSRLS`.
     BypassRls(bool),
     /// CONNECTION LIMIT n.
     ConnectionLimit(i32),
@@ -176,10 +176,7 @@ pub(crate) fn parse_role(u: &mut Utl, first: &str) -> Result<Option<Utility>> {
             if u.kw("RENAME") {
                 u.expect_kw("TO")?;
                 let RoleSpec::Name(name) = role else {
-                    return Err(Error::new(
-                        ErrorKind::FeatureNotSupported,
-                        "current user cannot be renamed",
-                    ));
+                    return Err(Error::new(ErrorKind::FeatureNotSupported, "current user cannot be renamed"));
                 };
                 let new_name = u.ident()?;
                 AuthStmt::RenameRole { name, new_name }

@@ -84,17 +84,18 @@ impl Runner<'_, '_> {
     fn owner_to(&mut self, mut table: TableDef, owner: &ast::Owner) -> Result<TableDef> {
         let auth = self.catalog.auth.clone();
         let new = match owner {
-            ast::Owner::Ident(i) => {
-                auth.roles.by_name(&i.value).map(|r| r.oid).ok_or_else(|| {
-                    Error::new(ErrorKind::UndefinedObject, format!("role \"{}\" does not exist", i.value))
-                })?
-            }
+            ast::Owner::Ident(i) => auth.roles.by_name(&i.value).map(|r| r.oid).ok_or_else(|| {
+                Error::new(ErrorKind::UndefinedObject, format!("role \"{}\" does not exist", i.value))
+            })?,
             ast::Owner::CurrentRole | ast::Owner::CurrentUser => auth.current,
             ast::Owner::SessionUser => auth.session,
         };
         if new != auth.current && !auth.superuser() {
             let name = auth.roles.name(new).unwrap_or_default();
-            return Err(Error::new(ErrorKind::InsufficientPrivilege, format!("must be member of role \"{name}\"")));
+            return Err(Error::new(
+                ErrorKind::InsufficientPrivilege,
+                format!("must be member of role \"{name}\""),
+            ));
         }
         let old = table.access.owner;
         let moved = |a: &mut crate::sql::auth::acl::Access| {

@@ -148,15 +148,14 @@ impl Runner<'_, '_> {
             });
         }
         let mgr = self.ctx.db.txn.clone();
-        let table =
-            TableDef {
-                oid: catalog::new_oid(&mgr)?,
-                name,
-                columns,
-                checks: vec![],
-                foreign_keys: vec![],
-                access: self.new_access(),
-            };
+        let table = TableDef {
+            oid: catalog::new_oid(&mgr)?,
+            name,
+            columns,
+            checks: vec![],
+            foreign_keys: vec![],
+            access: self.new_access(),
+        };
         self.catalog.put(self.ctx.txn, Object::Table(table.clone()))?;
         let rows = self.run(&q.plan)?;
         let n = rows.len() as u64;

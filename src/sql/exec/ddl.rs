@@ -68,8 +68,14 @@ impl Runner<'_, '_> {
         self.catalog.require_public(acl::CREATE)?;
         let mgr = self.ctx.db.txn.clone();
         let oid = catalog::new_oid(&mgr)?;
-        let mut table =
-            TableDef { oid, name: name.clone(), columns: vec![], checks: vec![], foreign_keys: vec![], access: self.new_access() };
+        let mut table = TableDef {
+            oid,
+            name: name.clone(),
+            columns: vec![],
+            checks: vec![],
+            foreign_keys: vec![],
+            access: self.new_access(),
+        };
         let mut pk: Option<(Option<String>, Vec<String>)> = None;
         let mut uniques: Vec<(Option<String>, Vec<String>)> = vec![];
         let mut fks: Vec<PendingFk> = vec![];

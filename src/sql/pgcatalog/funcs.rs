@@ -9,9 +9,7 @@
 //! stored expressions are shown as they were written.
 
 use super::tables::{constraints, type_name};
-use super::{
-    quote_ident, relation_name, relation_oid, INFO_SCHEMA_NS, PG_CATALOG_NS, PUBLIC_NS,
-};
+use super::{quote_ident, relation_name, relation_oid, INFO_SCHEMA_NS, PG_CATALOG_NS, PUBLIC_NS};
 use crate::error::{Error, ErrorKind, Result};
 use crate::sql::catalog::{Catalog, Object};
 use crate::sql::types::{DataType, Value};
@@ -269,7 +267,9 @@ pub fn call(catalog: &Catalog, f: CatalogFunc, args: &[Value]) -> Result<Value> 
         F::NullText | F::GetTriggerDef | F::StatisticsObjDefColumns | F::PartitionAncestors => Value::Null,
         F::TableIsVisible => {
             let o = oid_arg(&a(0));
-            Value::Bool(catalog.by_oid(o).is_some() || super::all().any(|r| r.2 == o && r.0 != INFO_SCHEMA_NS))
+            Value::Bool(
+                catalog.by_oid(o).is_some() || super::all().any(|r| r.2 == o && r.0 != INFO_SCHEMA_NS),
+            )
         }
         F::GetUserById => {
             let o = oid_arg(&a(0));

@@ -105,7 +105,10 @@ fn privileges(list: &str, allowed: &[u16]) -> Result<(u16, u16)> {
             _ => ("", false),
         };
         let bit = acl::privilege_bit(word).filter(|b| allowed.contains(b)).ok_or_else(|| {
-            Error::new(ErrorKind::InvalidParameterValue, format!("unrecognized privilege type: \"{}\"", item.trim()))
+            Error::new(
+                ErrorKind::InvalidParameterValue,
+                format!("unrecognized privilege type: \"{}\"", item.trim()),
+            )
         })?;
         if grant {
             options |= bit;
@@ -157,7 +160,8 @@ pub fn call(catalog: &Catalog, f: CatalogFunc, args: &[Value]) -> Result<Value> 
                     }
                 }
                 Some(Rel::Catalog(v)) => {
-                    superuser || (v != VirtualTable::PgAuthid && (privs | options) & SELECT != 0 && options == 0)
+                    superuser
+                        || (v != VirtualTable::PgAuthid && (privs | options) & SELECT != 0 && options == 0)
                 }
             }
         }

@@ -7,8 +7,7 @@
 
 use super::{
     all, constraint_oid, index_constraint_oid, objects, RowBuilder, VirtualTable, BTREE_AM,
-    DEFAULT_COLLATION, HEAP_AM, INFO_SCHEMA_NS, PG_CATALOG_NS, PG_TOAST_NS, PUBLIC_NS,
-    SUPERUSER_OID,
+    DEFAULT_COLLATION, HEAP_AM, INFO_SCHEMA_NS, PG_CATALOG_NS, PG_TOAST_NS, PUBLIC_NS, SUPERUSER_OID,
 };
 use crate::sql::auth::acl::{self, Access, ObjectKind};
 use crate::sql::catalog::{Catalog, ColumnDef, Object, TableDef};
@@ -443,7 +442,10 @@ fn roles(catalog: &Catalog, v: VirtualTable, b: &mut RowBuilder, out: &mut Vec<V
             out.push(b.text("passwd", "********").take());
             continue;
         }
-        b.oid("oid", r.oid).text("rolname", &r.name).bool("rolsuper", r.superuser).bool("rolinherit", r.inherit);
+        b.oid("oid", r.oid)
+            .text("rolname", &r.name)
+            .bool("rolsuper", r.superuser)
+            .bool("rolinherit", r.inherit);
         b.bool("rolcreaterole", r.createrole).bool("rolcreatedb", r.createdb).bool("rolcanlogin", r.login);
         b.bool("rolreplication", r.replication)
             .bool("rolbypassrls", r.bypassrls)

@@ -142,7 +142,10 @@ impl Binder<'_> {
                 .max_by_key(|c| c.mode);
             if let Some(c) = applicable {
                 // Every strength needs UPDATE, as in PostgreSQL.
-                self.require(&crate::sql::catalog::Object::Table(table.clone()), crate::sql::auth::acl::UPDATE)?;
+                self.require(
+                    &crate::sql::catalog::Object::Table(table.clone()),
+                    crate::sql::auth::acl::UPDATE,
+                )?;
                 let first_col = i - table.columns.len();
                 targets.push(LockTarget { table, rowid_col: i, first_col, mode: c.mode, wait: c.wait });
             }

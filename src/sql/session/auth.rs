@@ -176,10 +176,16 @@ impl Session {
                 self.cluster.change_roles(|roles, _| {
                     let target = roles.by_name(name).cloned().ok_or_else(|| undefined_role(name))?;
                     if target.oid == session_role {
-                        return Err(Error::new(ErrorKind::FeatureNotSupported, "session user cannot be renamed"));
+                        return Err(Error::new(
+                            ErrorKind::FeatureNotSupported,
+                            "session user cannot be renamed",
+                        ));
                     }
                     if target.oid == auth.current {
-                        return Err(Error::new(ErrorKind::FeatureNotSupported, "current user cannot be renamed"));
+                        return Err(Error::new(
+                            ErrorKind::FeatureNotSupported,
+                            "current user cannot be renamed",
+                        ));
                     }
                     if target.oid == DATABASE_OWNER || target.oid == BOOTSTRAP_SUPERUSER {
                         return Err(Error::new(
@@ -239,7 +245,9 @@ impl Session {
                         if !deps.is_empty() {
                             return Err(Error::new(
                                 ErrorKind::DependentObjectsStillExist,
-                                format!("role \"{name}\" cannot be dropped because some objects depend on it"),
+                                format!(
+                                    "role \"{name}\" cannot be dropped because some objects depend on it"
+                                ),
                             )
                             .with_detail(deps.join("\n")));
                         }
@@ -287,12 +295,10 @@ fn password_option(options: &[RoleOption], notices: &mut Vec<String>) -> Result<
                 }
                 // A verifier made elsewhere (psql's \password, pg_dumpall) is stored as given.
                 Some(p) if Verifier::parse(p).is_some() => Some(p.clone()),
-                Some(p) if scram::is_md5_hash(p) => {
-                    return Err(Error::new(
-                        ErrorKind::FeatureNotSupported,
-                        "MD5 password hashes are not supported; give the password or a SCRAM-SHA-256 verifier",
-                    ))
-                }
+                Some(p) if scram::is_md5_hash(p) => return Err(Error::new(
+                    ErrorKind::FeatureNotSupported,
+                    "MD5 password hashes are not supported; give the password or a SCRAM-SHA-256 verifier",
+                )),
                 Some(p) => Some(Verifier::new(p)?.to_text()),
             }));
         }
@@ -426,10 +432,7 @@ fn privileges(
                     Object::Sequence(_) => {}
                     Object::Table(_) | Object::View(_) if !want_seq => {}
                     Object::Index(_) if !want_seq => {
-                        return Err(Error::new(
-                            ErrorKind::WrongObjectType,
-                            format!("\"{name}\" is an index"),
-                        ))
+                        return Err(Error::new(ErrorKind::WrongObjectType, format!("\"{name}\" is an index")))
                     }
                     _ => {
                         return Err(Error::new(
@@ -480,7 +483,9 @@ fn privileges(
                         if kind == ObjectKind::Sequence && matches!(objects, GrantObjects::Tables(_)) {
                             warnings.push((
                                 "01007".into(),
-                                format!("sequence \"{name}\" only supports USAGE, SELECT, and UPDATE privileges"),
+                                format!(
+                                    "sequence \"{name}\" only supports USAGE, SELECT, and UPDATE privileges"
+                                ),
                             ));
                             continue;
                         }
@@ -509,7 +514,9 @@ fn privileges(
                     (true, true) => ("01007", format!("no privileges were granted for \"{name}\"")),
                     (true, false) => ("01007", format!("not all privileges were granted for \"{name}\"")),
                     (false, true) => ("01006", format!("no privileges could be revoked for \"{name}\"")),
-                    (false, false) => ("01006", format!("not all privileges could be revoked for \"{name}\"")),
+                    (false, false) => {
+                        ("01006", format!("not all privileges could be revoked for \"{name}\""))
+                    }
                 };
                 warnings.push((code.into(), msg));
             }
@@ -528,8 +535,11 @@ fn privileges(
                 acl::grant(&mut list, g, grantor, wanted, *grant_option);
             } else if acl::revoke(&mut list, g, grantor, wanted, *grant_option) {
                 if !cascade {
-                    return Err(Error::new(ErrorKind::DependentObjectsStillExist, "dependent privileges exist")
-                        .with_hint("Use CASCADE to revoke them too."));
+                    return Err(Error::new(
+                        ErrorKind::DependentObjectsStillExist,
+                        "dependent privileges exist",
+                    )
+                    .with_hint("Use CASCADE to revoke them too."));
                 }
                 acl::revoke_dependents(&mut list, g, wanted);
             }
