@@ -784,7 +784,7 @@ impl Session {
                 if !self.auth().superuser() {
                     return Err(Error::new(
                         ErrorKind::InsufficientPrivilege,
-                        "must be superuser to do CHECKPOINT",
+                        "must be superuser or have privileges of pg_checkpoint to do CHECKPOINT",
                     ));
                 }
                 Ok(QueryResult::command("CHECKPOINT"))
