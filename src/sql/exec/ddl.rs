@@ -256,9 +256,15 @@ impl Runner<'_, '_> {
             let refd = if rname == name {
                 table.clone()
             } else {
-                self.catalog.table(&rname).cloned().ok_or_else(|| {
+                let t = self.catalog.table(&rname).cloned().ok_or_else(|| {
                     Error::new(ErrorKind::UndefinedTable, format!("relation \"{rname}\" does not exist"))
-                })?
+                })?;
+                self.catalog.require(
+                    self.catalog.auth.current,
+                    &Object::Table(t.clone()),
+                    acl::REFERENCES,
+                )?;
+                t
             };
             let columns = col_idx(&table, &cols)?;
             let ref_columns = if ref_cols.is_empty() {
