@@ -175,6 +175,10 @@ pub enum ErrorKind {
     InvalidPassword,
     /// 28000: invalid authorization specification.
     InvalidAuthorization,
+    /// 42939: reserved name (role names starting with `pg_`).
+    ReservedName,
+    /// 0LP01: invalid grant operation.
+    InvalidGrantOperation,
     /// 58030: I/O error.
     Io,
     /// XX001: data corrupted.
@@ -269,6 +273,8 @@ impl ErrorKind {
             ProtocolViolation => "08P01",
             InvalidPassword => "28P01",
             InvalidAuthorization => "28000",
+            ReservedName => "42939",
+            InvalidGrantOperation => "0LP01",
             Io => "58030",
             Corrupt => "XX001",
             Internal => "XX000",

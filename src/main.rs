@@ -1,5 +1,6 @@
-//! The `ssidb` command: `ssidb [serve] [--listen HOST:PORT] [--data-dir DIR]`.
+//! The `ssidb` command: `ssidb [serve] [--listen HOST:PORT] [--data-dir DIR] [--auth trust|scram] ...`.
 
+use ssidb::server::auth::AuthMethod;
 use ssidb::server::{self, Config};
 use ssidb::sql::cluster::{Cluster, StorageConfig};
 use ssidb::sql::session::STACK_SIZE;
@@ -16,6 +17,12 @@ const USAGE: &str = "usage: ssidb [serve] [--listen HOST:PORT] [--data-dir DIR] 
   --ssi-max-locks N     SERIALIZABLE bookkeeping budget per database: transactions plus SIREAD
                         locks tracked at once (default 200000, minimum 8); past it locks are
                         merged into coarser ranges and old committed transactions summarized
+  --auth trust|scram    client authentication (default trust, allowed on loopback addresses only)
+  --password-file FILE  the bootstrap superuser's (postgres) password: first line of FILE
+                        (or the SSIDB_PASSWORD environment variable); stored as a SCRAM verifier
+  --tls-cert FILE       server certificate chain (PEM); with --tls-key, SSLRequest gets TLS
+  --tls-key FILE        the certificate's private key (PEM)
+  --require-tls         refuse connections that do not use TLS
 ";
 
 struct Args {
@@ -25,6 +32,11 @@ struct Args {
     checkpoint_secs: u64,
     checkpoint_wal: u64,
     ssi_max_locks: usize,
+    auth: AuthMethod,
+    password_file: Option<String>,
+    tls_cert: Option<String>,
+    tls_key: Option<String>,
+    require_tls: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -35,6 +47,11 @@ fn parse_args() -> Result<Args, String> {
         checkpoint_secs: 10,
         checkpoint_wal: 64 << 20,
         ssi_max_locks: 0,
+        auth: AuthMethod::Trust,
+        password_file: None,
+        tls_cert: None,
+        tls_key: None,
+        require_tls: false,
     };
     let mut it = std::env::args().skip(1).peekable();
     if it.peek().map(String::as_str) == Some("serve") {
@@ -67,6 +84,17 @@ fn parse_args() -> Result<Args, String> {
                 let v = value("--ssi-max-locks")?;
                 args.ssi_max_locks = v.parse().map_err(|_| format!("--ssi-max-locks: not a number: {v}"))?;
             }
+            "--auth" => {
+                args.auth = match value("--auth")?.as_str() {
+                    "trust" => AuthMethod::Trust,
+                    "scram" | "scram-sha-256" => AuthMethod::Scram,
+                    other => return Err(format!("--auth: expected trust or scram, not {other}")),
+                }
+            }
+            "--password-file" => args.password_file = Some(value("--password-file")?),
+            "--tls-cert" => args.tls_cert = Some(value("--tls-cert")?),
+            "--tls-key" => args.tls_key = Some(value("--tls-key")?),
+            "--require-tls" => args.require_tls = true,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument: {other}")),
         }
@@ -85,14 +113,35 @@ fn main() -> ExitCode {
             return if msg.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) };
         }
     };
-    if !server::is_loopback(&args.listen) {
-        eprintln!(
-            "ssidb: refusing to listen on {}: it is not a loopback address and password authentication \
-             is not available yet (trust authentication is allowed on 127.0.0.1, ::1 and localhost only)",
-            args.listen
-        );
+    if args.auth == AuthMethod::Trust && !server::is_loopback(&args.listen) {
+        eprintln!("ssidb: {}", server::trust_refusal(&args.listen));
         return ExitCode::from(2);
     }
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => match server::tls::load(cert, key) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!("ssidb: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        (None, None) => None,
+        _ => {
+            eprintln!("ssidb: --tls-cert and --tls-key go together");
+            return ExitCode::from(2);
+        }
+    };
+    if args.require_tls && tls.is_none() {
+        eprintln!("ssidb: --require-tls needs a certificate and key (--tls-cert FILE --tls-key FILE)");
+        return ExitCode::from(2);
+    }
+    let password = match bootstrap_password(args.password_file.as_deref()) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("ssidb: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_stack_size(STACK_SIZE)
@@ -123,7 +172,36 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        let config = Config { listen: args.listen.clone(), ..Config::default() };
+        if let Some(p) = password {
+            let c = cluster.clone();
+            match tokio::task::spawn_blocking(move || c.set_bootstrap_password(&p)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    eprintln!("ssidb: could not store the bootstrap superuser's password: {e}");
+                    return ExitCode::FAILURE;
+                }
+                Err(e) => {
+                    eprintln!("ssidb: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        if args.auth == AuthMethod::Scram
+            && !cluster.roles().all().iter().any(|r| r.login && r.verifier.is_some())
+        {
+            eprintln!(
+                "ssidb: --auth scram, but no role can log in with a password: give the bootstrap \
+                 superuser (postgres) one with --password-file FILE or the SSIDB_PASSWORD environment variable"
+            );
+            return ExitCode::from(2);
+        }
+        let config = Config {
+            listen: args.listen.clone(),
+            auth: args.auth,
+            tls,
+            require_tls: args.require_tls,
+            ..Config::default()
+        };
         let handle = match server::start(config, cluster.clone()).await {
             Ok(h) => h,
             Err(e) => {
@@ -157,8 +235,14 @@ fn main() -> ExitCode {
             })
         };
         println!(
-            "ssidb listening on {}; connect with: psql -h {} -p {} -U postgres -d postgres",
+            "ssidb listening on {} ({} authentication{}); connect with: psql -h {} -p {} -U postgres -d postgres",
             handle.addr,
+            if args.auth == AuthMethod::Scram { "scram-sha-256" } else { "trust" },
+            match (args.require_tls, args.tls_cert.is_some()) {
+                (true, _) => ", TLS required",
+                (false, true) => ", TLS available",
+                _ => "",
+            },
             handle.addr.ip(),
             handle.addr.port()
         );
@@ -178,6 +262,27 @@ fn main() -> ExitCode {
             }
         }
     })
+}
+
+/// The bootstrap superuser's password: the first line of `file`, else `SSIDB_PASSWORD` (removed
+/// from the environment once read). Never printed.
+fn bootstrap_password(file: Option<&str>) -> Result<Option<String>, String> {
+    let from_env = std::env::var("SSIDB_PASSWORD").ok();
+    if from_env.is_some() {
+        // Not inherited by anything this process might start.
+        std::env::remove_var("SSIDB_PASSWORD");
+    }
+    let password = match file {
+        Some(f) => {
+            let text = std::fs::read_to_string(f).map_err(|e| format!("--password-file {f}: {e}"))?;
+            Some(text.lines().next().unwrap_or("").to_string())
+        }
+        None => from_env,
+    };
+    match password {
+        Some(p) if p.is_empty() => Err("the bootstrap superuser's password is empty".into()),
+        p => Ok(p),
+    }
 }
 
 /// Seconds between background vacuum sweeps.

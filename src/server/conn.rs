@@ -5,6 +5,7 @@
 //! when it grows large. After an error in the extended protocol, messages are skipped until Sync,
 //! as PostgreSQL does.
 
+use super::auth::{self, AuthMethod};
 use super::startup::{self, FirstPacket};
 use super::wire::{self, put};
 use super::Config;
@@ -20,17 +21,25 @@ use pgwire::messages::startup::{Authentication, BackendKeyData, ParameterStatus,
 use pgwire::messages::{PgWireBackendMessage as B, PgWireFrontendMessage as F};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 /// Output is flushed once it exceeds this many bytes.
 const FLUSH_AT: usize = 64 << 10;
 
-struct Conn {
+/// A client socket, plain or TLS.
+pub trait Stream: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Stream for T {}
+
+type Reader = BufReader<tokio::io::ReadHalf<Box<dyn Stream>>>;
+type Writer = tokio::io::WriteHalf<Box<dyn Stream>>;
+
+/// One connection's socket halves and output buffer.
+pub struct Conn {
     /// The read half until the session starts (then its reader task owns it).
-    reader: Option<BufReader<tokio::net::tcp::OwnedReadHalf>>,
-    writer: tokio::net::tcp::OwnedWriteHalf,
+    reader: Option<Reader>,
+    writer: Writer,
     out: BytesMut,
     config: Arc<Config>,
     /// The last COPY FROM STDIN ended with an error (the extended protocol then skips to Sync).
@@ -43,6 +52,7 @@ impl Conn {
             self.writer.write_all(&self.out).await?;
             self.out.clear();
         }
+        self.writer.flush().await?;
         Ok(())
     }
 
@@ -57,6 +67,25 @@ impl Conn {
         }
         Ok(())
     }
+
+    /// Sends one message at once (authentication).
+    pub(super) async fn send(&mut self, msg: B) -> Result<()> {
+        put(&mut self.out, msg);
+        self.flush().await
+    }
+
+    /// The read half, during startup and authentication.
+    pub(super) fn reader_mut(&mut self) -> &mut Reader {
+        self.reader.as_mut().expect("authentication runs before the reader task takes the socket")
+    }
+}
+
+/// Writes a FATAL error straight to a socket (before the connection has halves).
+async fn fatal_on<S: AsyncWrite + Unpin>(stream: &mut S, e: &Error) {
+    let mut out = BytesMut::new();
+    put(&mut out, B::ErrorResponse(wire::error_response(e, "FATAL")));
+    let _ = stream.write_all(&out).await;
+    let _ = stream.flush().await;
 }
 
 /// Serves one connection until it ends.
@@ -66,16 +95,12 @@ pub async fn serve(
     config: Arc<Config>,
     shutdown: watch::Receiver<bool>,
 ) {
-    let (r, w) = stream.into_split();
-    let mut conn =
-        Conn { reader: Some(BufReader::new(r)), writer: w, out: BytesMut::new(), config, copy_failed: false };
-    let session = match handshake(&mut conn, &cluster).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return,
-        Err(e) => {
-            conn.fatal(&e).await;
-            return;
-        }
+    let peer = stream.peer_addr().ok();
+    // Startup and authentication are bounded in time, as PostgreSQL's authentication_timeout.
+    let opened = tokio::time::timeout(config.auth_timeout, open(stream, &cluster, &config, peer)).await;
+    let (mut conn, session) = match opened {
+        Ok(Some(c)) => c,
+        Ok(None) | Err(_) => return,
     };
     // Messages are read by their own task and handed over a channel: a read in progress is never
     // dropped halfway by the loop's other wake-ups (cancel-safety of the protocol stream).
@@ -101,40 +126,134 @@ pub async fn serve(
     }
 }
 
-/// SSL negotiation, cancel requests and startup; returns the session once ReadyForQuery is sent.
-async fn handshake(conn: &mut Conn, cluster: &Arc<Cluster>) -> Result<Option<Session>> {
-    loop {
-        let reader =
-            conn.reader.as_mut().expect("the handshake runs before the reader task takes the socket");
-        let Some(packet) = wire::read_startup_packet(reader).await? else { return Ok(None) };
-        match startup::decode_first(packet)? {
-            FirstPacket::Ssl | FirstPacket::GssEnc => {
-                conn.writer.write_all(b"N").await?;
+/// SSL negotiation, cancel requests, startup and authentication; returns the connection and its
+/// session once ReadyForQuery is sent, `None` when the connection ended (with a FATAL sent, if
+/// one was due).
+async fn open(
+    stream: TcpStream,
+    cluster: &Arc<Cluster>,
+    config: &Arc<Config>,
+    peer: Option<std::net::SocketAddr>,
+) -> Option<(Conn, Session)> {
+    let mut stream: Box<dyn Stream> = Box::new(stream);
+    let mut tls = false;
+    // First packets are read unbuffered (exact lengths): nothing the client sends before the TLS
+    // handshake can be mistaken for data that came through it.
+    let startup = loop {
+        let packet = match wire::read_startup_packet(&mut stream).await {
+            Ok(Some(p)) => p,
+            Ok(None) => return None,
+            Err(e) => {
+                fatal_on(&mut stream, &e).await;
+                return None;
             }
-            FirstPacket::Cancel(pid, secret) => {
+        };
+        match startup::decode_first(packet) {
+            Ok(FirstPacket::Ssl) => match &config.tls {
+                Some(tls_config) if !tls => {
+                    if stream.write_all(b"S").await.is_err() || stream.flush().await.is_err() {
+                        return None;
+                    }
+                    let acceptor = tokio_rustls::TlsAcceptor::from(tls_config.clone());
+                    match acceptor.accept(stream).await {
+                        Ok(s) => stream = Box::new(s),
+                        Err(_) => return None,
+                    }
+                    tls = true;
+                }
+                _ => {
+                    if stream.write_all(b"N").await.is_err() {
+                        return None;
+                    }
+                }
+            },
+            Ok(FirstPacket::GssEnc) => {
+                if stream.write_all(b"N").await.is_err() {
+                    return None;
+                }
+            }
+            Ok(FirstPacket::Cancel(pid, secret)) => {
                 cluster.cancel(pid, secret);
-                return Ok(None);
+                return None;
             }
-            FirstPacket::Startup(s) => {
-                let cl = cluster.clone();
-                let mut session = Session::new(cl, &s.database, &s.user)?;
-                for (name, value) in &s.settings {
-                    session.startup_setting(name, value)?;
-                }
-                put(&mut conn.out, B::Authentication(Authentication::Ok));
-                for (name, value) in session.reported_settings() {
-                    put(&mut conn.out, B::ParameterStatus(ParameterStatus::new(name, value)));
-                }
-                put(
-                    &mut conn.out,
-                    B::BackendKeyData(BackendKeyData::new(session.pid(), SecretKey::I32(session.secret()))),
-                );
-                ready(conn, &session);
-                conn.flush().await?;
-                return Ok(Some(session));
+            Ok(FirstPacket::Startup(s)) => break s,
+            Err(e) => {
+                fatal_on(&mut stream, &e).await;
+                return None;
             }
         }
+    };
+    let (r, w) = tokio::io::split(stream);
+    let mut conn = Conn {
+        reader: Some(BufReader::new(r)),
+        writer: w,
+        out: BytesMut::new(),
+        config: config.clone(),
+        copy_failed: false,
+    };
+    match authenticate(&mut conn, cluster, &startup, tls, peer).await {
+        Ok(true) => {}
+        Ok(false) => return None,
+        Err(e) => {
+            if e.kind == ErrorKind::InvalidPassword {
+                tokio::time::sleep(config.auth_failure_delay).await;
+            }
+            conn.fatal(&e).await;
+            return None;
+        }
     }
+    match start_session(&mut conn, cluster, &startup).await {
+        Ok(s) => Some((conn, s)),
+        Err(e) => {
+            conn.fatal(&e).await;
+            None
+        }
+    }
+}
+
+/// Decides whether the client may connect (as `pg_hba.conf` and the authentication method would):
+/// `Ok(false)` when it hung up during the exchange.
+async fn authenticate(
+    conn: &mut Conn,
+    cluster: &Arc<Cluster>,
+    s: &startup::Startup,
+    tls: bool,
+    peer: Option<std::net::SocketAddr>,
+) -> Result<bool> {
+    if conn.config.require_tls && !tls {
+        let host = peer.map(|p| p.ip().to_string()).unwrap_or_default();
+        return Err(Error::new(
+            ErrorKind::InvalidAuthorization,
+            format!(
+                "no pg_hba.conf entry for host \"{host}\", user \"{}\", database \"{}\", no encryption",
+                s.user, s.database
+            ),
+        ));
+    }
+    match conn.config.auth {
+        AuthMethod::Trust => Ok(true),
+        AuthMethod::Scram => auth::scram(conn, cluster, &s.user).await,
+    }
+}
+
+/// Opens the session and sends AuthenticationOk, the reported settings, BackendKeyData and
+/// ReadyForQuery.
+async fn start_session(conn: &mut Conn, cluster: &Arc<Cluster>, s: &startup::Startup) -> Result<Session> {
+    let mut session = Session::new(cluster.clone(), &s.database, &s.user)?;
+    for (name, value) in &s.settings {
+        session.startup_setting(name, value)?;
+    }
+    put(&mut conn.out, B::Authentication(Authentication::Ok));
+    for (name, value) in session.reported_settings() {
+        put(&mut conn.out, B::ParameterStatus(ParameterStatus::new(name, value)));
+    }
+    put(
+        &mut conn.out,
+        B::BackendKeyData(BackendKeyData::new(session.pid(), SecretKey::I32(session.secret()))),
+    );
+    ready(conn, &session);
+    conn.flush().await?;
+    Ok(session)
 }
 
 fn ready(conn: &mut Conn, session: &Session) {

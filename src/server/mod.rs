@@ -9,8 +9,10 @@
 //! Shutdown (SIGINT/SIGTERM or [`ServerHandle::shutdown`]): stop accepting, end every session with
 //! FATAL 57P01, then return.
 
+pub mod auth;
 pub mod conn;
 pub mod startup;
+pub mod tls;
 pub mod wire;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -21,17 +23,46 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 /// Server configuration.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Config {
     /// Address to listen on.
     pub listen: String,
     /// Largest frontend message accepted, checked before allocation.
     pub max_message_size: usize,
+    /// How clients authenticate.
+    pub auth: auth::AuthMethod,
+    /// TLS, when a certificate and key were given (SSLRequest is then answered `S`).
+    pub tls: Option<tls::TlsConfig>,
+    /// Refuse connections that did not negotiate TLS (FATAL 28000).
+    pub require_tls: bool,
+    /// Pause before a failed password authentication is reported.
+    pub auth_failure_delay: std::time::Duration,
+    /// Time allowed from connect to ReadyForQuery (PostgreSQL's authentication_timeout).
+    pub auth_timeout: std::time::Duration,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { listen: "127.0.0.1:5433".into(), max_message_size: 256 << 20 }
+        Config {
+            listen: "127.0.0.1:5433".into(),
+            max_message_size: 256 << 20,
+            auth: auth::AuthMethod::Trust,
+            tls: None,
+            require_tls: false,
+            auth_failure_delay: std::time::Duration::from_millis(500),
+            auth_timeout: std::time::Duration::from_secs(60),
+        }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("auth", &self.auth)
+            .field("tls", &self.tls.is_some())
+            .field("require_tls", &self.require_tls)
+            .finish()
     }
 }
 
@@ -42,6 +73,16 @@ pub fn is_loopback(listen: &str) -> bool {
         None => listen,
     };
     host == "localhost" || host.parse::<std::net::IpAddr>().map(|ip| ip.is_loopback()).unwrap_or(false)
+}
+
+/// Why ssidb will not listen on `listen` with trust authentication.
+pub fn trust_refusal(listen: &str) -> String {
+    format!(
+        "refusing to listen on {listen} with trust authentication: anyone who can reach that address \
+         could connect as any role without a password. Use --auth scram (the bootstrap superuser's \
+         password from --password-file FILE or SSIDB_PASSWORD), or listen on a loopback address \
+         (127.0.0.1, ::1, localhost)"
+    )
 }
 
 /// A running server.
@@ -62,6 +103,15 @@ impl ServerHandle {
 
 /// Binds `config.listen` and serves `cluster` until shut down.
 pub async fn start(config: Config, cluster: Arc<Cluster>) -> Result<ServerHandle> {
+    if config.auth == auth::AuthMethod::Trust && !is_loopback(&config.listen) {
+        return Err(Error::new(ErrorKind::InvalidParameterValue, trust_refusal(&config.listen)));
+    }
+    if config.require_tls && config.tls.is_none() {
+        return Err(Error::new(
+            ErrorKind::InvalidParameterValue,
+            "--require-tls needs a certificate and key (--tls-cert FILE --tls-key FILE)",
+        ));
+    }
     let listener = TcpListener::bind(&config.listen)
         .await
         .map_err(|e| Error::new(ErrorKind::Io, format!("could not listen on {}: {e}", config.listen)))?;

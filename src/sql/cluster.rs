@@ -7,6 +7,7 @@
 
 use crate::encoding::keycode;
 use crate::error::{Error, ErrorKind, Result};
+use crate::sql::auth::roles::{Role, Roles, FIRST_ROLE_OID};
 use crate::storage::btree::Config as StoreConfig;
 use crate::storage::logged::{Logged, DEFAULT_CHECKPOINT_WAL_BYTES};
 use crate::storage::memory::Memory;
@@ -41,8 +42,15 @@ pub struct StorageConfig {
 /// | prefix | content |
 /// |--------|---------|
 /// | `0x00 'd'` bytes(name) | database catalog: name -> OID (u32 big-endian) |
+/// | `0x00 'r'` u64(oid) | a role ([`crate::sql::auth::roles`]'s record) |
+/// | `0x00 'o'` | the next role OID (u32 big-endian) |
 /// | `0x01` u32(oid) ... | the keys of database `oid` (its MVCC key spaces) |
+///
+/// Cluster catalog writes are not transactional: CREATE DATABASE and role statements refuse to run
+/// inside a transaction block and are durable when they return.
 const CLUSTER_CATALOG: &[u8] = &[0x00, b'd'];
+const ROLE_CATALOG: &[u8] = &[0x00, b'r'];
+const ROLE_OID_COUNTER: &[u8] = &[0x00, b'o'];
 const DATABASE_SPACE: u8 = 0x01;
 
 fn database_prefix(oid: u32) -> Vec<u8> {
@@ -55,6 +63,18 @@ fn catalog_key(name: &str) -> Vec<u8> {
     let mut k = CLUSTER_CATALOG.to_vec();
     keycode::put_bytes(&mut k, name.as_bytes());
     k
+}
+
+/// The roles stored in `engine`.
+fn stored_roles(engine: &dyn Engine) -> Result<Vec<Role>> {
+    let end = keycode::prefix_end(ROLE_CATALOG);
+    let rows = engine.scan_chunk(
+        Bound::Included(ROLE_CATALOG),
+        end.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
+        Direction::Forward,
+        usize::MAX,
+    )?;
+    rows.iter().map(|(_, v)| Role::decode(v)).collect()
 }
 
 /// One database.
@@ -101,9 +121,19 @@ pub struct Activity {
     pub wait_event: Option<(String, String)>,
 }
 
+fn role_key(oid: u32) -> Vec<u8> {
+    let mut k = ROLE_CATALOG.to_vec();
+    keycode::put_u64(&mut k, oid as u64);
+    k
+}
+
 /// All databases and sessions of a server.
 pub struct Cluster {
     engine: Arc<dyn Engine>,
+    /// Every role (replaced whole on each change, so statements share snapshots).
+    roles: RwLock<Arc<Roles>>,
+    /// Serializes role changes (read, check, write, publish).
+    role_writer: parking_lot::Mutex<()>,
     /// Holds the data directory's lock file open (and locked) while the cluster lives.
     _dir_lock: Option<std::fs::File>,
     databases: RwLock<BTreeMap<String, Arc<Database>>>,
@@ -164,6 +194,8 @@ impl Cluster {
         ssi_max_locks: usize,
     ) -> Result<Arc<Cluster>> {
         let cluster = Arc::new(Cluster {
+            roles: RwLock::new(Arc::new(Roles::new(stored_roles(engine.as_ref())?))),
+            role_writer: parking_lot::Mutex::new(()),
             engine,
             _dir_lock: dir_lock,
             databases: RwLock::new(BTreeMap::new()),
@@ -187,6 +219,77 @@ impl Cluster {
             }
         }
         Ok(cluster)
+    }
+
+    /// The current role snapshot.
+    pub fn roles(&self) -> Arc<Roles> {
+        self.roles.read().clone()
+    }
+
+    /// Changes the roles: `f` gets the stored roles and a fresh-OID allocator and returns the
+    /// roles to write (created or changed) and the OIDs to delete; the change is durable and
+    /// published when this returns. Role statements run one at a time.
+    pub fn change_roles<T>(
+        &self,
+        f: impl FnOnce(&Roles, &mut dyn FnMut() -> Result<u32>) -> Result<(Vec<Role>, Vec<u32>, T)>,
+    ) -> Result<T> {
+        let _writer = self.role_writer.lock();
+        let current = self.roles();
+        let mut batch = WriteBatch::new();
+        let mut next_oid = || -> Result<u32> {
+            let stored = match self.engine.get(ROLE_OID_COUNTER)? {
+                Some(b) => u32::from_be_bytes(
+                    b.as_slice()
+                        .try_into()
+                        .map_err(|_| Error::new(ErrorKind::Corrupt, "malformed role OID counter"))?,
+                ),
+                None => FIRST_ROLE_OID,
+            };
+            let oid =
+                stored.max(current.all().iter().map(|r| r.oid + 1).max().unwrap_or(0)).max(FIRST_ROLE_OID);
+            // The counter is written at once: a role OID is never handed out twice, even if
+            // the statement fails after this.
+            let mut b = WriteBatch::new();
+            b.put(ROLE_OID_COUNTER.to_vec(), (oid + 1).to_be_bytes().to_vec());
+            self.engine.write(b)?;
+            Ok(oid)
+        };
+        let (put, delete, out) = f(&current, &mut next_oid)?;
+        if put.is_empty() && delete.is_empty() {
+            return Ok(out);
+        }
+        let mut stored = current.stored();
+        for r in &put {
+            batch.put(role_key(r.oid), r.encode());
+            match stored.iter_mut().find(|s| s.oid == r.oid) {
+                Some(s) => *s = r.clone(),
+                None => stored.push(r.clone()),
+            }
+        }
+        for oid in &delete {
+            batch.delete(role_key(*oid));
+            stored.retain(|s| s.oid != *oid);
+        }
+        let lsn = self.engine.write(batch)?;
+        self.engine.wait_durable(lsn)?;
+        *self.roles.write() = Arc::new(Roles::new(stored));
+        Ok(out)
+    }
+
+    /// Sets the bootstrap superuser's password (`--password-file`, `SSIDB_PASSWORD`): stored as a
+    /// new verifier unless the stored one already matches it.
+    pub fn set_bootstrap_password(&self, password: &str) -> Result<()> {
+        use crate::sql::auth::roles::BOOTSTRAP_SUPERUSER;
+        use crate::sql::auth::scram::Verifier;
+        self.change_roles(|roles, _| {
+            let mut role = roles.by_oid(BOOTSTRAP_SUPERUSER).cloned().unwrap_or_else(Role::bootstrap);
+            let current = role.verifier.as_deref().and_then(Verifier::parse);
+            if current.is_some_and(|v| v.matches(password)) {
+                return Ok((vec![], vec![], ()));
+            }
+            role.verifier = Some(Verifier::new(password)?.to_text());
+            Ok((vec![role], vec![], ()))
+        })
     }
 
     fn stored_databases(&self) -> Result<Vec<(String, u32)>> {

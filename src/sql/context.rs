@@ -2,6 +2,7 @@
 //! session's settings. The session builds an [`ExecContext`] per statement and hands it to the
 //! engine ([`crate::sql::engine`]).
 
+use crate::sql::auth::roles::Auth;
 use crate::sql::cluster::{Cluster, Database};
 use crate::sql::settings::Settings;
 use crate::txn::mvcc::{Transaction, WaitOptions};
@@ -29,8 +30,10 @@ pub struct ExecContext<'a> {
     pub settings: &'a mut Settings,
     /// The session's backend pid.
     pub pid: i32,
-    /// The session's user.
+    /// The session's user (`session_user`).
     pub user: &'a str,
+    /// Who the statement runs as (`current_user`) and the roles it sees.
+    pub auth: Auth,
     /// Cancel flag, statement deadline and lock timeout for waits and long loops.
     pub wait: WaitOptions,
     /// Notices to send before the statement's result.

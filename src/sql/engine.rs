@@ -114,14 +114,14 @@ pub(crate) struct Described {
 /// Binds `statement`, resolving parameter types (`param_hints` from the client; `Unknown` where
 /// none was given) and describing its result.
 pub fn prepare(ctx: &mut ExecContext, statement: &Statement, param_hints: &[DataType]) -> Result<Prepared> {
-    let catalog = Catalog::load(ctx.txn)?;
+    let catalog = Catalog::load_as(ctx.txn, &ctx.auth)?;
     let d = crate::sql::exec::dml::describe(ctx, &catalog, statement, param_hints)?;
     Ok(Prepared { statement: statement.clone(), param_types: d.params, columns: d.columns })
 }
 
 /// Executes a prepared statement with parameter values.
 pub fn execute(ctx: &mut ExecContext, prepared: &Prepared, params: &[Value]) -> Result<QueryResult> {
-    let catalog = Catalog::load(ctx.txn)?;
+    let catalog = Catalog::load_as(ctx.txn, &ctx.auth)?;
     let mut runner = Runner::new(ctx, params, catalog);
     runner.statement(&prepared.statement, &prepared.param_types)
 }

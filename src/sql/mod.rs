@@ -1,5 +1,6 @@
 //! The SQL layer: parser front end, sessions and settings, catalog, binder, planner and executor.
 
+pub mod auth;
 pub mod catalog;
 pub mod cluster;
 pub mod context;

@@ -92,6 +92,8 @@ pub enum Utility {
     Checkpoint,
     /// COPY ... FROM STDIN / TO STDOUT ([`crate::sql::copy`]).
     Copy(Box<crate::sql::copy::CopyStatement>),
+    /// CREATE/ALTER/DROP ROLE, GRANT, REVOKE ([`crate::sql::auth::stmt`]).
+    Auth(Box<crate::sql::auth::stmt::AuthStmt>),
 }
 
 /// One parsed statement.
@@ -271,22 +273,31 @@ fn peek_word(p: &Parser, n: usize) -> Option<String> {
     word(&p.peek_nth_token(n).token)
 }
 
-struct Utl<'a, 'b> {
-    p: &'a mut Parser<'b>,
-    sql: &'a str,
+/// The pre-parse's cursor over sqlparser's tokens (also used by [`crate::sql::auth::stmt`]).
+pub(crate) struct Utl<'a, 'b> {
+    pub(crate) p: &'a mut Parser<'b>,
+    pub(crate) sql: &'a str,
 }
 
 impl Utl<'_, '_> {
-    fn peek(&self) -> TokenWithSpan {
+    pub(crate) fn peek(&self) -> TokenWithSpan {
         self.p.peek_token()
     }
-    fn at_end(&self) -> bool {
+    pub(crate) fn at_end(&self) -> bool {
         matches!(self.peek().token, Token::EOF | Token::SemiColon)
     }
-    fn err(&self) -> Error {
+    pub(crate) fn err(&self) -> Error {
         syntax_error_at(&self.peek(), self.sql)
     }
-    fn kw(&mut self, k: &str) -> bool {
+    /// A syntax error at `tok`.
+    pub(crate) fn err_at(&self, tok: &TokenWithSpan) -> Error {
+        syntax_error_at(tok, self.sql)
+    }
+    /// The next token's unquoted keyword, upper-cased.
+    pub(crate) fn peek_kw(&self, n: usize) -> Option<String> {
+        peek_word(self.p, n)
+    }
+    pub(crate) fn kw(&mut self, k: &str) -> bool {
         if word(&self.peek().token).as_deref() == Some(k) {
             self.p.next_token();
             true
@@ -294,14 +305,14 @@ impl Utl<'_, '_> {
             false
         }
     }
-    fn expect_kw(&mut self, k: &str) -> Result<()> {
+    pub(crate) fn expect_kw(&mut self, k: &str) -> Result<()> {
         if self.kw(k) {
             Ok(())
         } else {
             Err(self.err())
         }
     }
-    fn ident(&mut self) -> Result<String> {
+    pub(crate) fn ident(&mut self) -> Result<String> {
         let t = self.peek();
         match &t.token {
             Token::Word(w) => {
@@ -311,8 +322,29 @@ impl Utl<'_, '_> {
             _ => Err(self.err()),
         }
     }
+    /// An identifier or a string literal (`SET ROLE 'x'`).
+    pub(crate) fn ident_or_string(&mut self) -> Result<String> {
+        if let Some(s) = self.string()? {
+            return Ok(s);
+        }
+        self.ident()
+    }
+    /// A string literal, if one is next.
+    pub(crate) fn string(&mut self) -> Result<Option<String>> {
+        match self.peek().token {
+            Token::SingleQuotedString(s) | Token::EscapedStringLiteral(s) => {
+                self.p.next_token();
+                Ok(Some(s))
+            }
+            Token::DollarQuotedString(d) => {
+                self.p.next_token();
+                Ok(Some(d.value))
+            }
+            _ => Ok(None),
+        }
+    }
     /// A possibly qualified name (`a.b`), lower-cased unless quoted.
-    fn object_name(&mut self) -> Result<String> {
+    pub(crate) fn object_name(&mut self) -> Result<String> {
         let mut name = self.ident()?;
         while self.p.consume_token(&Token::Period) {
             name.push('.');
@@ -395,7 +427,7 @@ impl Utl<'_, '_> {
         Ok(Some(parts.join(", ")))
     }
 
-    fn finish(&self, u: Utility) -> Result<Option<Utility>> {
+    pub(crate) fn finish(&self, u: Utility) -> Result<Option<Utility>> {
         if self.at_end() {
             Ok(Some(u))
         } else {
@@ -479,6 +511,24 @@ fn try_utility(p: &mut Parser, sql: &str) -> Result<Option<Utility>> {
             u.kw("SAVEPOINT");
             let name = u.ident()?;
             u.finish(Utility::Release(name))
+        }
+        "SET" if second.as_deref() == Some("ROLE") => {
+            u.p.next_token();
+            u.p.next_token();
+            let value = if u.kw("NONE") { "none".to_string() } else { u.ident_or_string()? };
+            u.finish(Utility::Set { name: "role".into(), value: Some(value), local: false })
+        }
+        "SET" if second.as_deref() == Some("LOCAL") && peek_word(u.p, 2).as_deref() == Some("ROLE") => {
+            u.p.next_token();
+            u.p.next_token();
+            u.p.next_token();
+            let value = if u.kw("NONE") { "none".to_string() } else { u.ident_or_string()? };
+            u.finish(Utility::Set { name: "role".into(), value: Some(value), local: true })
+        }
+        "RESET" if second.as_deref() == Some("ROLE") => {
+            u.p.next_token();
+            u.p.next_token();
+            u.finish(Utility::Reset(Some("role".into())))
         }
         "SET" => {
             u.p.next_token();
@@ -620,6 +670,13 @@ fn try_utility(p: &mut Parser, sql: &str) -> Result<Option<Utility>> {
             let tables = u.table_list()?;
             u.finish(Utility::Analyze(tables))
         }
+        "CREATE" | "ALTER" | "DROP"
+            if matches!(second.as_deref(), Some("ROLE" | "USER" | "GROUP"))
+                && peek_word(u.p, 2).as_deref() != Some("MAPPING") =>
+        {
+            crate::sql::auth::stmt::parse_role(&mut u, &first)
+        }
+        "GRANT" | "REVOKE" => crate::sql::auth::stmt::parse_grant(&mut u, first == "GRANT"),
         "CREATE" if second.as_deref() == Some("DATABASE") => {
             u.p.next_token();
             u.p.next_token();

@@ -40,6 +40,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod activity;
+mod auth;
 mod copy;
 pub use copy::CopyOutData;
 
@@ -151,6 +152,8 @@ pub struct Session {
     cluster: Arc<Cluster>,
     db: Arc<Database>,
     info: SessionInfo,
+    /// The role the session logged in as (`session_user`).
+    role: u32,
     settings: Settings,
     block: Block,
     txn: Option<Transaction>,
@@ -167,19 +170,41 @@ pub struct Session {
 }
 
 impl Session {
-    /// Opens a session on `database` for `user`.
+    /// Opens a session on `database` for role `user` (authenticated by the caller): the role must
+    /// exist and may log in (28000), within its connection limit (53300).
     pub fn new(cluster: Arc<Cluster>, database: &str, user: &str) -> Result<Session> {
+        let roles = cluster.roles();
+        let role = roles.by_name(user).cloned().ok_or_else(|| {
+            Error::new(ErrorKind::InvalidAuthorization, format!("role \"{user}\" does not exist"))
+        })?;
+        if !role.login {
+            return Err(Error::new(
+                ErrorKind::InvalidAuthorization,
+                format!("role \"{user}\" is not permitted to log in"),
+            ));
+        }
         let db = cluster.database(database).ok_or_else(|| {
             Error::new(ErrorKind::UndefinedDatabase, format!("database \"{database}\" does not exist"))
         })?;
+        if role.connlimit >= 0 && !role.superuser {
+            let open = cluster.sessions().iter().filter(|s| s.user == role.name).count();
+            if open >= role.connlimit as usize {
+                return Err(Error::new(
+                    ErrorKind::TooManyConnections,
+                    format!("too many connections for role \"{user}\""),
+                ));
+            }
+        }
         let info = cluster.register_session(database, user);
         let mut settings = Settings::default();
         settings.set_internal("session_authorization", user);
+        settings.set_internal("is_superuser", if role.superuser { "on" } else { "off" });
         settings.take_changes();
         Ok(Session {
             cluster,
             db,
             info,
+            role: role.oid,
             settings,
             block: Block::None,
             txn: None,
@@ -436,6 +461,7 @@ impl Session {
 
     fn with_ctx<T>(&mut self, _write: bool, f: impl FnOnce(&mut ExecContext) -> Result<T>) -> Result<T> {
         let wait = self.wait_options();
+        let auth = self.auth();
         let txn = self.txn.as_mut().expect("a transaction is running (ensure_txn)");
         let mut ctx = ExecContext {
             txn,
@@ -444,6 +470,7 @@ impl Session {
             settings: &mut self.settings,
             pid: self.info.pid,
             user: &self.info.user,
+            auth,
             wait,
             notices: &mut self.notices,
         };
@@ -653,14 +680,19 @@ impl Session {
                     };
                     return self.run_utility(&Utility::SetTransaction(vec![mode]), multi);
                 }
+                let value = match value {
+                    Some(v) if lname == "role" => Some(self.check_set_role(v)?),
+                    v => v.clone(),
+                };
                 self.track_settings_for_rollback();
                 if *local && !matches!(self.block, Block::Explicit) {
                     self.notice("WARNING", "25P01", "SET LOCAL can only be used in transaction blocks");
                 }
                 match value {
-                    Some(v) => self.settings.set(name, v, *local)?,
+                    Some(v) => self.settings.set(name, &v, *local)?,
                     None => self.settings.reset(name)?,
                 }
+                self.refresh_is_superuser();
                 Ok(QueryResult::command("SET"))
             }
             Utility::Reset(name) => {
@@ -669,6 +701,7 @@ impl Session {
                     Some(n) => self.settings.reset(n)?,
                     None => self.settings.reset_all(),
                 }
+                self.refresh_is_superuser();
                 Ok(QueryResult::command("RESET"))
             }
             Utility::Show(name) => {
@@ -716,11 +749,22 @@ impl Session {
             }
             Utility::CreateDatabase(name) => {
                 self.outside_block("CREATE DATABASE", multi)?;
+                let auth = self.auth();
+                if !auth.superuser() && !auth.roles.by_oid(auth.current).is_some_and(|r| r.createdb) {
+                    return Err(Error::new(
+                        ErrorKind::InsufficientPrivilege,
+                        "permission denied to create database",
+                    ));
+                }
                 self.cluster.create_database(name)?;
                 Ok(QueryResult::command("CREATE DATABASE"))
             }
             Utility::DropDatabase { name, if_exists, force } => {
                 self.outside_block("DROP DATABASE", multi)?;
+                // Every database is owned by the bootstrap superuser.
+                if !self.auth().superuser() && self.cluster.database(name).is_some() {
+                    return Err(crate::sql::auth::must_be_owner("database", name));
+                }
                 if !self.cluster.drop_database(name, &self.db.name, *force, *if_exists)? {
                     self.notice("NOTICE", "00000", &format!("database \"{name}\" does not exist, skipping"));
                 }
@@ -736,8 +780,17 @@ impl Session {
                 Ok(QueryResult::command("VACUUM"))
             }
             Utility::Analyze(_) => Ok(QueryResult::command("ANALYZE")),
-            Utility::Checkpoint => Ok(QueryResult::command("CHECKPOINT")),
+            Utility::Checkpoint => {
+                if !self.auth().superuser() {
+                    return Err(Error::new(
+                        ErrorKind::InsufficientPrivilege,
+                        "must be superuser or have privileges of pg_checkpoint to do CHECKPOINT",
+                    ));
+                }
+                Ok(QueryResult::command("CHECKPOINT"))
+            }
             Utility::Copy(c) => self.start_copy(c),
+            Utility::Auth(a) => self.run_auth(a, multi),
         }
     }
 

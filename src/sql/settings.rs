@@ -50,6 +50,8 @@ const SPECS: &[Spec] = &[
     Spec { name: "is_superuser", default: "on", reported: true, read_only: true, kind: Kind::Bool, description: "Shows whether the current user is a superuser." },
     Spec { name: "lock_timeout", default: "0", reported: false, read_only: false, kind: Kind::Millis, description: "Sets the maximum allowed duration of any wait for a lock." },
     Spec { name: "max_connections", default: "100", reported: false, read_only: true, kind: Kind::Int, description: "Sets the maximum number of concurrent connections." },
+    Spec { name: "password_encryption", default: "scram-sha-256", reported: false, read_only: false, kind: Kind::Enum(&["scram-sha-256"]), description: "Chooses the algorithm for encrypting passwords." },
+    Spec { name: "role", default: "none", reported: false, read_only: false, kind: Kind::Text, description: "Sets the current role." },
     Spec { name: "search_path", default: "\"$user\", public", reported: false, read_only: false, kind: Kind::Text, description: "Sets the schema search order for names that are not schema-qualified." },
     Spec { name: "server_encoding", default: "UTF8", reported: true, read_only: true, kind: Kind::Text, description: "Shows the server (database) character set encoding." },
     Spec { name: "server_version", default: SERVER_VERSION, reported: true, read_only: true, kind: Kind::Text, description: "Shows the server version." },

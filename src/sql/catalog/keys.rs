@@ -5,6 +5,7 @@
 //! | key | encoding | value |
 //! |-----|----------|-------|
 //! | [`Key::Object`] | `0x10`, u64(oid) | a catalog object ([`super::codec`]) |
+//! | [`Key::Schema`] | `0x11`, u64(schema oid) | a schema's owner and ACL ([`super`]) |
 //! | [`Key::Row`] | `0x20`, u64(table oid), u64(row id) | a row ([`crate::sql::catalog::rowcodec`]) |
 //! | [`Key::Index`] | `0x30`, u64(index oid), value components ([`crate::sql::types::keyenc`]), [u64(row id)] | u64 row id |
 //!
@@ -27,6 +28,8 @@ use crate::sql::types::{keyenc, Value};
 pub enum Key<'a> {
     /// A catalog object by OID.
     Object(u32),
+    /// A schema's owner and ACL, by schema OID.
+    Schema(u32),
     /// A table row.
     Row(u32, u64),
     /// An index entry: index oid, values, and the row id when it is part of the key.
@@ -46,6 +49,7 @@ pub enum KeyPrefix<'a> {
 }
 
 const OBJECT: u8 = 0x10;
+const SCHEMA: u8 = 0x11;
 const ROW: u8 = 0x20;
 const INDEX: u8 = 0x30;
 
@@ -56,6 +60,10 @@ impl Key<'_> {
         match self {
             Key::Object(oid) => {
                 keycode::put_tag(&mut out, OBJECT);
+                keycode::put_u64(&mut out, *oid as u64);
+            }
+            Key::Schema(oid) => {
+                keycode::put_tag(&mut out, SCHEMA);
                 keycode::put_u64(&mut out, *oid as u64);
             }
             Key::Row(table, rowid) => {

@@ -11,13 +11,24 @@
 //! changes the key keeps the row's identity (`storage-design.md`, "Row identity").
 //!
 //! Object record: a kind byte (1 table, 2 index, 3 view, 4 sequence) then the fields in the order
-//! of the `encode` functions below, with [`codec`]'s primitives.
+//! of the `encode` functions below, with [`codec`]'s primitives. Tables, views and sequences then
+//! carry their owner and ACL ([`Access`]); a record written before privileges existed ends before
+//! them and reads as owned by the bootstrap superuser with the default ACL.
+//!
+//! Schema `public`'s owner and ACL are one more record ([`Key::Schema`]): a version byte (1), then
+//! the [`Access`] encoding. Without a record, `public` is as PostgreSQL 15's initdb leaves it:
+//! owned by `pg_database_owner`, `{pg_database_owner=UC/pg_database_owner,=U/pg_database_owner}`.
+//!
+//! [`Catalog::auth`] is who the loading statement runs as; the binder checks privileges against
+//! it (a catalog loaded without a session is the bootstrap superuser's, which bypasses checks).
 
 pub mod codec;
 pub mod keys;
 pub mod rowcodec;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::sql::auth::acl::{self, Access, AclItem};
+use crate::sql::auth::roles::{Auth, BOOTSTRAP_SUPERUSER, DATABASE_OWNER};
 use crate::sql::types::DataType;
 use crate::storage::Direction;
 use crate::txn::mvcc::{Transaction, TxnManager};
@@ -82,6 +93,8 @@ pub struct TableDef {
     pub checks: Vec<CheckDef>,
     /// FOREIGN KEY constraints.
     pub foreign_keys: Vec<ForeignKeyDef>,
+    /// Owner and ACL.
+    pub access: Access,
 }
 
 impl TableDef {
@@ -121,6 +134,8 @@ pub struct ViewDef {
     pub query: String,
     /// Column names given in CREATE VIEW v (a, b).
     pub columns: Vec<String>,
+    /// Owner and ACL.
+    pub access: Access,
 }
 
 /// A sequence's definition (its value lives in a raw key).
@@ -142,6 +157,8 @@ pub struct SequenceDef {
     pub cycle: bool,
     /// The table and column that own it (SERIAL, IDENTITY).
     pub owned_by: Option<(u32, usize)>,
+    /// Owner and ACL.
+    pub access: Access,
 }
 
 /// Any catalog object.
@@ -178,6 +195,44 @@ impl Object {
         }
     }
 
+    /// Its owner and ACL (an index has its table's, `None` here).
+    pub fn access(&self) -> Option<&Access> {
+        match self {
+            Object::Table(t) => Some(&t.access),
+            Object::View(v) => Some(&v.access),
+            Object::Sequence(s) => Some(&s.access),
+            Object::Index(_) => None,
+        }
+    }
+
+    /// Its owner and ACL, mutable.
+    pub fn access_mut(&mut self) -> Option<&mut Access> {
+        match self {
+            Object::Table(t) => Some(&mut t.access),
+            Object::View(v) => Some(&mut v.access),
+            Object::Sequence(s) => Some(&mut s.access),
+            Object::Index(_) => None,
+        }
+    }
+
+    /// The word PostgreSQL's messages use for it (`permission denied for view v`).
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Object::Table(_) => "table",
+            Object::Index(_) => "index",
+            Object::View(_) => "view",
+            Object::Sequence(_) => "sequence",
+        }
+    }
+
+    /// The ACL kind of its privileges.
+    pub fn acl_kind(&self) -> acl::ObjectKind {
+        match self {
+            Object::Sequence(_) => acl::ObjectKind::Sequence,
+            _ => acl::ObjectKind::Table,
+        }
+    }
+
     fn encode(&self) -> Vec<u8> {
         let mut w = Writer::default();
         match self {
@@ -210,6 +265,7 @@ impl Object {
                     w.u32s(&f.ref_columns);
                     w.bool(f.on_delete_cascade);
                 }
+                t.access.encode(&mut w);
             }
             Object::Index(i) => {
                 w.u8(2);
@@ -230,6 +286,7 @@ impl Object {
                 for c in &v.columns {
                     w.str(c);
                 }
+                v.access.encode(&mut w);
             }
             Object::Sequence(s) => {
                 w.u8(4);
@@ -248,6 +305,7 @@ impl Object {
                         w.u32(c as u32);
                     }
                 }
+                s.access.encode(&mut w);
             }
         }
         w.buf
@@ -288,7 +346,8 @@ impl Object {
                         on_delete_cascade: r.bool()?,
                     });
                 }
-                Object::Table(TableDef { oid, name, columns, checks, foreign_keys })
+                let access = read_access(&mut r)?;
+                Object::Table(TableDef { oid, name, columns, checks, foreign_keys, access })
             }
             2 => Object::Index(IndexDef {
                 oid: r.u32()?,
@@ -307,7 +366,8 @@ impl Object {
                 for _ in 0..r.u32()? {
                     columns.push(r.str()?);
                 }
-                Object::View(ViewDef { oid, name, query, columns })
+                let access = read_access(&mut r)?;
+                Object::View(ViewDef { oid, name, query, columns, access })
             }
             4 => Object::Sequence(SequenceDef {
                 oid: r.u32()?,
@@ -318,28 +378,87 @@ impl Object {
                 max: r.i64()?,
                 cycle: r.bool()?,
                 owned_by: if r.u8()? == 0 { None } else { Some((r.u32()?, r.u32()? as usize)) },
+                access: read_access(&mut r)?,
             }),
             _ => return Err(Error::new(ErrorKind::Corrupt, "unknown catalog object kind")),
         })
     }
 }
 
+/// The owner and ACL of an object record written before privileges existed: the bootstrap
+/// superuser's, with the default ACL.
+fn read_access(r: &mut Reader) -> Result<Access> {
+    if r.is_empty() {
+        return Ok(Access::owned_by(BOOTSTRAP_SUPERUSER));
+    }
+    Access::decode(r)
+}
+
+/// Version byte of the schema record.
+const SCHEMA_FORMAT: u8 = 1;
+
+/// Schema `public`'s owner and ACL as PostgreSQL 15's initdb leaves them.
+pub fn initial_public_access() -> Access {
+    let item = |grantee, privs| AclItem { grantee, grantor: DATABASE_OWNER, privs, grant_options: 0 };
+    Access {
+        owner: DATABASE_OWNER,
+        acl: Some(vec![item(DATABASE_OWNER, acl::USAGE | acl::CREATE), item(acl::PUBLIC, acl::USAGE)]),
+    }
+}
+
 /// The catalog as one transaction sees it.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Catalog {
     /// Every object, by OID.
     pub objects: Vec<Object>,
+    /// Schema `public`'s owner and ACL.
+    pub public: Access,
+    /// Who the statement that loaded it runs as.
+    pub auth: Auth,
+}
+
+impl Default for Catalog {
+    fn default() -> Self {
+        Catalog { objects: vec![], public: initial_public_access(), auth: Auth::default() }
+    }
 }
 
 impl Catalog {
-    /// Reads every catalog object visible to `txn`.
+    /// Reads every catalog object visible to `txn`, for the bootstrap superuser.
     pub fn load(txn: &mut Transaction) -> Result<Catalog> {
         let mut objects = Vec::new();
         for item in txn.scan_prefix(&KeyPrefix::Objects.encode(), Direction::Forward)? {
             let (_, v) = item?;
             objects.push(Object::decode(&v)?);
         }
-        Ok(Catalog { objects })
+        let public = match txn.get(&Key::Schema(crate::sql::pgcatalog::PUBLIC_NS).encode())? {
+            None => initial_public_access(),
+            Some(b) => {
+                let mut r = Reader::new(&b);
+                if r.u8()? != SCHEMA_FORMAT {
+                    return Err(Error::new(ErrorKind::Corrupt, "unknown schema record version"));
+                }
+                Access::decode(&mut r)?
+            }
+        };
+        Ok(Catalog { objects, public, auth: Auth::default() })
+    }
+
+    /// Reads the catalog for a statement running as `auth`.
+    pub fn load_as(txn: &mut Transaction, auth: &Auth) -> Result<Catalog> {
+        let mut c = Catalog::load(txn)?;
+        c.auth = auth.clone();
+        Ok(c)
+    }
+
+    /// Writes schema `public`'s owner and ACL.
+    pub fn put_public(&mut self, txn: &mut Transaction, access: Access) -> Result<()> {
+        let mut w = Writer::default();
+        w.u8(SCHEMA_FORMAT);
+        access.encode(&mut w);
+        txn.write(Key::Schema(crate::sql::pgcatalog::PUBLIC_NS).encode(), Some(w.buf))?;
+        self.public = access;
+        Ok(())
     }
 
     /// Writes (creates or replaces) an object.

@@ -70,11 +70,56 @@ impl Runner<'_, '_> {
             }
             return Err(Error::new(ErrorKind::UndefinedTable, format!("relation \"{name}\" does not exist")));
         };
+        self.catalog.require_owner(&Object::Table(table.clone()))?;
         let mut table = table;
         for op in &at.operations {
             table = self.alter_one(table, op)?;
         }
         Ok(QueryResult::command("ALTER TABLE"))
+    }
+
+    /// ALTER TABLE ... OWNER TO: the table, its indexes and its owned sequences change owner; the
+    /// ACL's entries for the old owner move to the new one. A non-superuser may only give a table
+    /// to itself (role membership is not modelled).
+    fn owner_to(&mut self, mut table: TableDef, owner: &ast::Owner) -> Result<TableDef> {
+        let auth = self.catalog.auth.clone();
+        let new = match owner {
+            ast::Owner::Ident(i) => auth.roles.by_name(&i.value).map(|r| r.oid).ok_or_else(|| {
+                Error::new(ErrorKind::UndefinedObject, format!("role \"{}\" does not exist", i.value))
+            })?,
+            ast::Owner::CurrentRole | ast::Owner::CurrentUser => auth.current,
+            ast::Owner::SessionUser => auth.session,
+        };
+        if new != auth.current && !auth.superuser() {
+            let name = auth.roles.name(new).unwrap_or_default();
+            return Err(Error::new(
+                ErrorKind::InsufficientPrivilege,
+                format!("must be member of role \"{name}\""),
+            ));
+        }
+        let old = table.access.owner;
+        let moved = |a: &mut crate::sql::auth::acl::Access| {
+            a.owner = new;
+            if let Some(acl) = a.acl.as_mut() {
+                crate::sql::auth::acl::change_owner(acl, old, new);
+            }
+        };
+        moved(&mut table.access);
+        let sequences: Vec<_> = self
+            .catalog
+            .objects
+            .iter()
+            .filter_map(|o| match o {
+                Object::Sequence(s) if s.owned_by.map(|(t, _)| t) == Some(table.oid) => Some(s.clone()),
+                _ => None,
+            })
+            .collect();
+        for mut s in sequences {
+            moved(&mut s.access);
+            self.catalog.put(self.ctx.txn, Object::Sequence(s))?;
+        }
+        self.catalog.put(self.ctx.txn, Object::Table(table.clone()))?;
+        Ok(table)
     }
 
     fn alter_one(&mut self, mut table: TableDef, op: &ast::AlterTableOperation) -> Result<TableDef> {
@@ -124,6 +169,7 @@ impl Runner<'_, '_> {
                 return Ok(table);
             }
             Op::AddConstraint { constraint, .. } => return self.add_constraint(table, constraint),
+            Op::OwnerTo { new_owner } => return self.owner_to(table, new_owner),
             other => {
                 let text = other.to_string();
                 let words: Vec<&str> = text.split_whitespace().take(2).collect();

@@ -47,6 +47,7 @@ impl Runner<'_, '_> {
             }
             return Err(Error::new(ErrorKind::DuplicateTable, format!("relation \"{name}\" already exists")));
         }
+        self.catalog.require_public(crate::sql::auth::acl::CREATE)?;
         let (type_min, type_max) = match data_type.map(|t| t.to_string().to_ascii_lowercase()).as_deref() {
             None | Some("bigint") | Some("int8") => (i64::MIN, i64::MAX),
             Some("integer") | Some("int") | Some("int4") => (i32::MIN as i64, i32::MAX as i64),
@@ -107,6 +108,7 @@ impl Runner<'_, '_> {
             max,
             cycle,
             owned_by: None,
+            access: self.new_access(),
         };
         self.catalog.put(self.ctx.txn, Object::Sequence(seq))?;
         Ok(QueryResult::command("CREATE SEQUENCE"))
@@ -122,6 +124,7 @@ impl Runner<'_, '_> {
             }
             return Err(Error::new(ErrorKind::DuplicateTable, format!("relation \"{name}\" already exists")));
         }
+        self.catalog.require_public(crate::sql::auth::acl::CREATE)?;
         let mut b = Binder::new(&self.catalog, &[], self.fmt.clone());
         let q = b.query(query)?;
         if ct.columns.len() > q.columns.len() {
@@ -145,8 +148,14 @@ impl Runner<'_, '_> {
             });
         }
         let mgr = self.ctx.db.txn.clone();
-        let table =
-            TableDef { oid: catalog::new_oid(&mgr)?, name, columns, checks: vec![], foreign_keys: vec![] };
+        let table = TableDef {
+            oid: catalog::new_oid(&mgr)?,
+            name,
+            columns,
+            checks: vec![],
+            foreign_keys: vec![],
+            access: self.new_access(),
+        };
         self.catalog.put(self.ctx.txn, Object::Table(table.clone()))?;
         let rows = self.run(&q.plan)?;
         let n = rows.len() as u64;

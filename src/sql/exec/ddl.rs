@@ -3,6 +3,7 @@
 
 use super::Runner;
 use crate::error::{Error, ErrorKind, Result};
+use crate::sql::auth::acl::{self, Access};
 use crate::sql::catalog::keys::{Key, KeyPrefix};
 use crate::sql::catalog::{
     self, CheckDef, ColumnDef, ForeignKeyDef, IndexDef, Object, SequenceDef, TableDef,
@@ -42,6 +43,11 @@ impl Runner<'_, '_> {
         self.ctx.notices.push(Notice { severity: "NOTICE".into(), code: code.into(), message });
     }
 
+    /// Owner and ACL of an object the statement creates: owned by the current role.
+    pub(crate) fn new_access(&self) -> Access {
+        Access::owned_by(self.catalog.auth.current)
+    }
+
     pub(crate) fn name_taken(&self, name: &str) -> bool {
         self.catalog.by_name(name).is_some()
     }
@@ -59,10 +65,17 @@ impl Runner<'_, '_> {
         if ct.query.is_some() {
             return Err(Error::new(ErrorKind::FeatureNotSupported, "CREATE TABLE AS is not supported yet"));
         }
+        self.catalog.require_public(acl::CREATE)?;
         let mgr = self.ctx.db.txn.clone();
         let oid = catalog::new_oid(&mgr)?;
-        let mut table =
-            TableDef { oid, name: name.clone(), columns: vec![], checks: vec![], foreign_keys: vec![] };
+        let mut table = TableDef {
+            oid,
+            name: name.clone(),
+            columns: vec![],
+            checks: vec![],
+            foreign_keys: vec![],
+            access: self.new_access(),
+        };
         let mut pk: Option<(Option<String>, Vec<String>)> = None;
         let mut uniques: Vec<(Option<String>, Vec<String>)> = vec![];
         let mut fks: Vec<PendingFk> = vec![];
@@ -136,6 +149,7 @@ impl Runner<'_, '_> {
                     max,
                     cycle: false,
                     owned_by: Some((oid, table.columns.len())),
+                    access: self.new_access(),
                 };
                 col.default = Some(format!("nextval('{seq_name}')"));
                 col.not_null = true;
@@ -242,9 +256,15 @@ impl Runner<'_, '_> {
             let refd = if rname == name {
                 table.clone()
             } else {
-                self.catalog.table(&rname).cloned().ok_or_else(|| {
+                let t = self.catalog.table(&rname).cloned().ok_or_else(|| {
                     Error::new(ErrorKind::UndefinedTable, format!("relation \"{rname}\" does not exist"))
-                })?
+                })?;
+                self.catalog.require(
+                    self.catalog.auth.current,
+                    &Object::Table(t.clone()),
+                    acl::REFERENCES,
+                )?;
+                t
             };
             let columns = col_idx(&table, &cols)?;
             let ref_columns = if ref_cols.is_empty() {
@@ -316,6 +336,9 @@ impl Runner<'_, '_> {
         let table = self.catalog.table(&tname).cloned().ok_or_else(|| {
             Error::new(ErrorKind::UndefinedTable, format!("relation \"{tname}\" does not exist"))
         })?;
+        if !self.catalog.auth.owns(self.catalog.auth.current, &table.access) {
+            return Err(crate::sql::auth::must_be_owner("table", &tname));
+        }
         let columns = index_columns(&table, &ci.columns)?;
         let name = match &ci.name {
             Some(n) => ident(n),
@@ -436,6 +459,18 @@ impl Runner<'_, '_> {
         for n in names {
             let name = ident(n);
             let obj = self.catalog.by_name(&name).cloned();
+            if let Some(o) = &obj {
+                let matches_kind = matches!(
+                    (kind, o),
+                    ("table", Object::Table(_))
+                        | ("index", Object::Index(_))
+                        | ("view", Object::View(_))
+                        | ("sequence", Object::Sequence(_))
+                );
+                if matches_kind {
+                    self.catalog.require_owner(o)?;
+                }
+            }
             match (kind, obj) {
                 ("table", Some(Object::Table(t))) => self.drop_table_object(&t, cascade)?,
                 ("index", Some(Object::Index(i))) => {
@@ -496,9 +531,15 @@ impl Runner<'_, '_> {
         or_replace: bool,
     ) -> Result<QueryResult> {
         let vname = ident(name);
+        self.catalog.require_public(acl::CREATE)?;
         let existing = self.catalog.by_name(&vname).cloned();
+        let mut access = self.new_access();
         let oid = match existing {
-            Some(Object::View(v)) if or_replace => v.oid,
+            Some(Object::View(v)) if or_replace => {
+                self.catalog.require_owner(&Object::View(v.clone()))?;
+                access = v.access.clone();
+                v.oid
+            }
             Some(_) => {
                 return Err(Error::new(
                     ErrorKind::DuplicateTable,
@@ -516,6 +557,7 @@ impl Runner<'_, '_> {
                 name: vname,
                 query: query.to_string(),
                 columns: columns.to_vec(),
+                access,
             }),
         )?;
         Ok(QueryResult::command("CREATE VIEW"))
@@ -528,6 +570,7 @@ impl Runner<'_, '_> {
             let t = self.catalog.table(&name).cloned().ok_or_else(|| {
                 Error::new(ErrorKind::UndefinedTable, format!("relation \"{name}\" does not exist"))
             })?;
+            self.catalog.require(self.catalog.auth.current, &Object::Table(t.clone()), acl::TRUNCATE)?;
             self.delete_prefix(KeyPrefix::Rows(t.oid).encode())?;
             for i in self.catalog.indexes_of(t.oid) {
                 self.delete_prefix(KeyPrefix::Index(i.oid).encode())?;

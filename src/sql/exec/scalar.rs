@@ -4,6 +4,7 @@
 
 use super::{ops, Runner};
 use crate::error::{Error, ErrorKind, Result};
+use crate::sql::auth::acl;
 use crate::sql::catalog;
 use crate::sql::plan::functions::Func;
 use crate::sql::types::{datetime, Numeric, Value};
@@ -102,6 +103,18 @@ impl Runner<'_, '_> {
             .sequence(n)
             .cloned()
             .ok_or_else(|| Error::new(ErrorKind::UndefinedTable, format!("relation \"{n}\" does not exist")))
+    }
+
+    /// Requires one of `any` on a sequence (nextval: USAGE or UPDATE; currval: SELECT or USAGE;
+    /// setval: UPDATE), as PostgreSQL does.
+    fn require_sequence(&self, seq: &catalog::SequenceDef, any: u16) -> Result<()> {
+        let auth = &self.catalog.auth;
+        let held = seq.access.held(crate::sql::auth::acl::ObjectKind::Sequence, auth.current, any);
+        if auth.superuser() || held != 0 {
+            Ok(())
+        } else {
+            Err(crate::sql::auth::permission_denied("sequence", &seq.name))
+        }
     }
 
     /// Calls a built-in scalar function.
@@ -550,12 +563,14 @@ impl Runner<'_, '_> {
             },
             Func::Nextval => {
                 let seq = self.sequence(&text(&a(0)))?;
+                self.require_sequence(&seq, acl::USAGE | acl::UPDATE)?;
                 let v = catalog::nextval(&self.ctx.db.txn, &seq)?;
                 CURRVAL.lock().get_or_insert_with(HashMap::new).insert((self.ctx.pid, seq.oid), v);
                 Value::Int8(v)
             }
             Func::Currval => {
                 let seq = self.sequence(&text(&a(0)))?;
+                self.require_sequence(&seq, acl::SELECT | acl::USAGE)?;
                 let v =
                     CURRVAL.lock().get_or_insert_with(HashMap::new).get(&(self.ctx.pid, seq.oid)).copied();
                 Value::Int8(v.ok_or_else(|| {
@@ -567,6 +582,7 @@ impl Runner<'_, '_> {
             }
             Func::Setval => {
                 let seq = self.sequence(&text(&a(0)))?;
+                self.require_sequence(&seq, acl::UPDATE)?;
                 let v = int(&a(1));
                 let called = args.len() < 3 || matches!(a(2), Value::Bool(true));
                 catalog::setval(&self.ctx.db.txn, &seq, v, called)?;
@@ -610,7 +626,8 @@ impl Runner<'_, '_> {
                 crate::sql::settings::SERVER_VERSION
             )),
             Func::CurrentDatabase => Value::Text(self.ctx.db.name.clone()),
-            Func::CurrentUser => Value::Text(self.ctx.user.to_string()),
+            Func::CurrentUser => Value::Text(self.catalog.auth.current_name()),
+            Func::SessionUser => Value::Text(self.catalog.auth.session_name()),
             Func::CurrentSchema => Value::Text("public".into()),
             Func::PgTypeof => Value::Null,
             Func::ToChar => Value::Text(a(0).to_text(&self.fmt).unwrap_or_default()),

@@ -61,6 +61,7 @@ impl TestSession {
                 settings: &mut self.settings,
                 pid: 1,
                 user: "postgres",
+                auth: Default::default(),
                 wait,
                 notices: &mut notices,
             };
@@ -252,6 +253,7 @@ impl TestSession {
             settings: &mut self.settings,
             pid: 1,
             user: "postgres",
+            auth: Default::default(),
             wait: WaitOptions::default(),
             notices: &mut notices,
         };

@@ -6,6 +6,7 @@
 use super::rowlock::Locked;
 use super::{Row, Runner};
 use crate::error::{Error, ErrorKind, Result};
+use crate::sql::auth::acl;
 use crate::sql::catalog::keys::Key;
 use crate::sql::catalog::{self, rowcodec, ForeignKeyDef, TableDef};
 use crate::sql::engine::{columns_of, parse_expr, QueryResult};
@@ -358,6 +359,11 @@ impl Runner<'_, '_> {
         }
     }
 
+    /// Requires `privs` on a DML target table for the current role.
+    fn require_target(&self, table: &TableDef, privs: u16) -> Result<()> {
+        self.catalog.require(self.catalog.auth.current, &catalog::Object::Table(table.clone()), privs)
+    }
+
     /// INSERT.
     pub fn insert(&mut self, ins: &ast::Insert, params: &[DataType]) -> Result<QueryResult> {
         let catalog = self.catalog.clone();
@@ -366,6 +372,19 @@ impl Runner<'_, '_> {
         };
         let b0 = Binder::new(&catalog, params, self.fmt.clone());
         let table = b0.target_table(tname)?;
+        let mut privs = acl::INSERT;
+        if ins.returning.is_some() {
+            privs |= acl::SELECT;
+        }
+        if let Some(ast::OnInsert::OnConflict(oc)) = &ins.on {
+            if oc.conflict_target.is_some() {
+                privs |= acl::SELECT;
+            }
+            if matches!(oc.action, ast::OnConflictAction::DoUpdate(_)) {
+                privs |= acl::UPDATE | acl::SELECT;
+            }
+        }
+        self.require_target(&table, privs)?;
         let targets: Vec<usize> = if ins.columns.is_empty() {
             (0..table.columns.len()).collect()
         } else {
@@ -684,6 +703,7 @@ impl Runner<'_, '_> {
         };
         let b0 = Binder::new(&catalog, params, self.fmt.clone());
         let table = b0.target_table(name)?;
+        self.require_target(&table, acl::UPDATE)?;
         let qual = alias.as_ref().map(|a| a.name.value.clone()).unwrap_or_else(|| table.name.clone());
         let mut scope = Binder::table_scope(&table, &qual);
         let mut b = Binder::new(&catalog, params, self.fmt.clone());
@@ -699,6 +719,15 @@ impl Runner<'_, '_> {
             Some(w) => Some(b.predicate(w, &scope, "WHERE")?),
             None => None,
         };
+        // Reading the target's columns (WHERE, SET expressions, RETURNING) needs SELECT too.
+        for a in &up.assignments {
+            if !is_default(&a.value) {
+                b.expr(&a.value, &scope)?;
+            }
+        }
+        if b.read_tables.contains(&table.oid) || up.returning.is_some() {
+            self.require_target(&table, acl::SELECT)?;
+        }
         let ret = self.returning(&catalog, &up.returning, &scope, params)?;
         let assignments = self.bind_assignments(&catalog, &table, &up.assignments, &scope, params)?;
         let mut assigned = Vec::new();
@@ -741,6 +770,7 @@ impl Runner<'_, '_> {
         };
         let b0 = Binder::new(&catalog, params, self.fmt.clone());
         let table = b0.target_table(name)?;
+        self.require_target(&table, acl::DELETE)?;
         let qual = alias.as_ref().map(|a| a.name.value.clone()).unwrap_or_else(|| table.name.clone());
         let mut scope = Binder::table_scope(&table, &qual);
         let mut b = Binder::new(&catalog, params, self.fmt.clone());
@@ -756,6 +786,9 @@ impl Runner<'_, '_> {
             Some(w) => Some(b.predicate(w, &scope, "WHERE")?),
             None => None,
         };
+        if b.read_tables.contains(&table.oid) || del.returning.is_some() {
+            self.require_target(&table, acl::SELECT)?;
+        }
         let ret = self.returning(&catalog, &del.returning, &scope, params)?;
         let mut deleted = Vec::new();
         let lookup = pred

@@ -51,6 +51,11 @@ impl Binder<'_> {
             (Plan::Values(vec![]), cols, name)
         } else {
             let Some(v) = lookup(schema, name) else { return Ok(None) };
+            // pg_authid holds the verifiers: PostgreSQL revokes it from PUBLIC.
+            if v == super::VirtualTable::PgAuthid && !self.catalog.auth.roles.is_superuser(self.acting_role())
+            {
+                return Err(crate::sql::auth::permission_denied("table", "pg_authid"));
+            }
             let cols = v.columns().into_iter().map(|(n, t)| (n.to_string(), t)).collect();
             (Plan::Virtual(v), cols, name)
         };

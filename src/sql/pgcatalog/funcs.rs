@@ -9,9 +9,7 @@
 //! stored expressions are shown as they were written.
 
 use super::tables::{constraints, type_name};
-use super::{
-    quote_ident, relation_name, relation_oid, DATABASE_OWNER_OID, INFO_SCHEMA_NS, PG_CATALOG_NS, PUBLIC_NS,
-};
+use super::{quote_ident, relation_name, relation_oid, INFO_SCHEMA_NS, PG_CATALOG_NS, PUBLIC_NS};
 use crate::error::{Error, ErrorKind, Result};
 use crate::sql::catalog::{Catalog, Object};
 use crate::sql::types::{DataType, Value};
@@ -21,6 +19,11 @@ use crate::sql::types::{DataType, Value};
 #[allow(missing_docs)]
 pub enum CatalogFunc {
     GetUserById,
+    /// pg_table_is_visible: false for information_schema (not in the search path).
+    TableIsVisible,
+    HasTablePrivilege,
+    HasSequencePrivilege,
+    HasSchemaPrivilege,
     FormatType,
     GetExpr,
     GetIndexDef,
@@ -185,9 +188,8 @@ pub fn resolve(name: &str, types: &[DataType]) -> Option<(CatalogFunc, Vec<DataT
     let n = types.len();
     let oid = |k: usize| vec![Oid; k];
     Some(match (name, n) {
-        ("pg_table_is_visible" | "pg_type_is_visible" | "pg_function_is_visible", 1) => {
-            (F::True, oid(1), Bool)
-        }
+        ("pg_table_is_visible", 1) => (F::TableIsVisible, oid(1), Bool),
+        ("pg_type_is_visible" | "pg_function_is_visible", 1) => (F::True, oid(1), Bool),
         ("pg_get_userbyid", 1) => (F::GetUserById, oid(1), Name),
         ("format_type", 2) => (F::FormatType, vec![Oid, Int4], Text),
         ("pg_get_expr", 2) => (F::GetExpr, vec![Text, Oid], Text),
@@ -206,20 +208,13 @@ pub fn resolve(name: &str, types: &[DataType]) -> Option<(CatalogFunc, Vec<DataT
         ("obj_description", 1) => (F::NullText, oid(1), Text),
         ("obj_description" | "shobj_description", 2) => (F::NullText, vec![Oid, Name], Text),
         ("col_description", 2) => (F::NullText, vec![Oid, Int4], Text),
-        (
-            "has_table_privilege"
-            | "has_schema_privilege"
-            | "has_database_privilege"
-            | "has_sequence_privilege",
-            2,
-        ) => (F::True, vec![Text, Text], Bool),
-        (
-            "has_table_privilege"
-            | "has_schema_privilege"
-            | "has_database_privilege"
-            | "has_column_privilege",
-            3,
-        ) => (F::True, vec![Name, Text, Text], Bool),
+        ("has_table_privilege", 2 | 3) => (F::HasTablePrivilege, super::privileges::arg_types(types), Bool),
+        ("has_sequence_privilege", 2 | 3) => {
+            (F::HasSequencePrivilege, super::privileges::arg_types(types), Bool)
+        }
+        ("has_schema_privilege", 2 | 3) => (F::HasSchemaPrivilege, super::privileges::arg_types(types), Bool),
+        ("has_database_privilege", 2) => (F::True, vec![Text, Text], Bool),
+        ("has_database_privilege" | "has_column_privilege", 3) => (F::True, vec![Name, Text, Text], Bool),
         ("pg_has_role", 2) => (F::True, vec![Text, Text], Bool),
         ("pg_has_role", 3) => (F::True, vec![Name, Text, Text], Bool),
         ("current_schemas", 1) => (F::CurrentSchemas, vec![Bool], Array(Box::new(Name))),
@@ -270,11 +265,19 @@ pub fn call(catalog: &Catalog, f: CatalogFunc, args: &[Value]) -> Result<Value> 
         F::True => Value::Bool(true),
         F::False => Value::Bool(false),
         F::NullText | F::GetTriggerDef | F::StatisticsObjDefColumns | F::PartitionAncestors => Value::Null,
-        F::GetUserById => Value::Text(match oid_arg(&a(0)) {
-            10 => "postgres".into(),
-            DATABASE_OWNER_OID => "pg_database_owner".into(),
-            o => format!("unknown (OID={o})"),
-        }),
+        F::TableIsVisible => {
+            let o = oid_arg(&a(0));
+            Value::Bool(
+                catalog.by_oid(o).is_some() || super::all().any(|r| r.2 == o && r.0 != INFO_SCHEMA_NS),
+            )
+        }
+        F::GetUserById => {
+            let o = oid_arg(&a(0));
+            Value::Text(catalog.auth.roles.name(o).unwrap_or_else(|| format!("unknown (OID={o})")))
+        }
+        F::HasTablePrivilege | F::HasSequencePrivilege | F::HasSchemaPrivilege => {
+            return super::privileges::call(catalog, f, args)
+        }
         F::FormatType => {
             if a(0).is_null() {
                 return Ok(Value::Null);

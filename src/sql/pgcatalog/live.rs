@@ -48,14 +48,23 @@ pub fn pg_stat_activity(ctx: &ExecContext) -> Vec<Vec<Value>> {
         let datid = dbs.iter().find(|d| d.name == s.database).map(|d| d.oid).unwrap_or(0);
         let activity = s.activity.lock().clone();
         b.oid("datid", datid).text("datname", &s.database).set("pid", Value::Int4(s.pid));
-        b.set("leader_pid", Value::Null).oid("usesysid", SUPERUSER_OID).text("usename", &s.user);
-        b.text("application_name", &activity.application_name).text("client_addr", "127.0.0.1");
-        b.set("client_port", Value::Null).text("state", &activity.state).text("query", &activity.query);
-        b.text("backend_type", "client backend");
-        b.set("backend_xid", activity.xid.map(|x| Value::Int8(x as i64)).unwrap_or(Value::Null));
+        let role = ctx.auth.roles.by_name(&s.user).map(|r| r.oid);
+        b.set("leader_pid", Value::Null).set("usesysid", role.map(Value::Oid).unwrap_or(Value::Null));
+        b.text("usename", &s.user).text("application_name", &activity.application_name);
+        b.set("client_port", Value::Null).text("backend_type", "client backend");
         b.set("backend_xmin", Value::Null).set("query_id", Value::Null);
-        if let Some((t, e)) = &activity.wait_event {
-            b.text("wait_event_type", t).text("wait_event", e);
+        // As PostgreSQL: another role's session shows no state or query (which could hold a
+        // password, `ALTER ROLE ... PASSWORD`) unless the viewer is a superuser.
+        if ctx.auth.superuser() || role == Some(ctx.auth.current) {
+            b.text("client_addr", "127.0.0.1").text("state", &activity.state).text("query", &activity.query);
+            b.set("backend_xid", activity.xid.map(|x| Value::Int8(x as i64)).unwrap_or(Value::Null));
+            if let Some((t, e)) = &activity.wait_event {
+                b.text("wait_event_type", t).text("wait_event", e);
+            }
+        } else {
+            b.text("query", "<insufficient privilege>");
+            out.push(b.take());
+            continue;
         }
         if s.pid == ctx.pid {
             b.text("state", "active");

@@ -31,6 +31,7 @@ pub mod bind;
 pub mod funcs;
 pub mod info_schema;
 pub mod live;
+pub mod privileges;
 pub mod tables;
 
 use crate::error::Result;

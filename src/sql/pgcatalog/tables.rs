@@ -7,9 +7,9 @@
 
 use super::{
     all, constraint_oid, index_constraint_oid, objects, RowBuilder, VirtualTable, BTREE_AM,
-    DATABASE_OWNER_OID, DEFAULT_COLLATION, HEAP_AM, INFO_SCHEMA_NS, PG_CATALOG_NS, PG_TOAST_NS, PUBLIC_NS,
-    SUPERUSER_OID,
+    DEFAULT_COLLATION, HEAP_AM, INFO_SCHEMA_NS, PG_CATALOG_NS, PG_TOAST_NS, PUBLIC_NS, SUPERUSER_OID,
 };
+use crate::sql::auth::acl::{self, Access, ObjectKind};
 use crate::sql::catalog::{Catalog, ColumnDef, Object, TableDef};
 use crate::sql::types::{DataType, Value};
 
@@ -152,10 +152,14 @@ pub fn rows(catalog: &Catalog, v: VirtualTable) -> Vec<Vec<Value>> {
             for (oid, name, owner) in [
                 (PG_CATALOG_NS, "pg_catalog", SUPERUSER_OID),
                 (PG_TOAST_NS, "pg_toast", SUPERUSER_OID),
-                (PUBLIC_NS, "public", DATABASE_OWNER_OID),
+                (PUBLIC_NS, "public", catalog.public.owner),
                 (INFO_SCHEMA_NS, "information_schema", SUPERUSER_OID),
             ] {
-                out.push(b.oid("oid", oid).text("nspname", name).oid("nspowner", owner).take());
+                b.oid("oid", oid).text("nspname", name).oid("nspowner", owner);
+                if oid == PUBLIC_NS {
+                    b.set("nspacl", acl_value(catalog, &catalog.public, ObjectKind::Schema));
+                }
+                out.push(b.take());
             }
         }
         V::PgClass => pg_class(catalog, &mut b, &mut out),
@@ -198,7 +202,7 @@ pub fn rows(catalog: &Catalog, v: VirtualTable) -> Vec<Vec<Value>> {
                 );
             }
         }
-        V::PgRoles | V::PgAuthid | V::PgUser => roles(v, &mut b, &mut out),
+        V::PgRoles | V::PgAuthid | V::PgUser => roles(catalog, v, &mut b, &mut out),
         V::PgCollation => {
             for (oid, name, provider, coll) in
                 [(DEFAULT_COLLATION, "default", "d", ""), (950, "C", "c", "C"), (951, "POSIX", "c", "POSIX")]
@@ -239,13 +243,15 @@ pub fn rows(catalog: &Catalog, v: VirtualTable) -> Vec<Vec<Value>> {
         V::PgViews => {
             for o in objects(catalog) {
                 let Object::View(vd) = o else { continue };
-                b.text("schemaname", "public").text("viewname", &vd.name).text("viewowner", "postgres");
+                b.text("schemaname", "public").text("viewname", &vd.name);
+                b.text("viewowner", &role_name(catalog, vd.access.owner));
                 out.push(b.text("definition", &format!(" {};", vd.query)).take());
             }
         }
         V::PgTables => {
             for t in tables(catalog) {
-                b.text("schemaname", "public").text("tablename", &t.name).text("tableowner", "postgres");
+                b.text("schemaname", "public").text("tablename", &t.name);
+                b.text("tableowner", &role_name(catalog, t.access.owner));
                 out.push(b.bool("hasindexes", !catalog.indexes_of(t.oid).is_empty()).take());
             }
         }
@@ -287,7 +293,13 @@ fn pg_class(catalog: &Catalog, b: &mut RowBuilder, out: &mut Vec<Vec<Value>>) {
             Object::Sequence(_) => ("S", 0, 3, 0, false),
         };
         b.oid("oid", o.oid()).text("relname", o.name()).oid("relnamespace", PUBLIC_NS);
-        b.oid("relowner", SUPERUSER_OID).oid("relam", am).oid("relfilenode", o.oid());
+        let owner = catalog.access_of(o).map(|a| a.owner).unwrap_or(SUPERUSER_OID);
+        b.oid("relowner", owner).oid("relam", am).oid("relfilenode", o.oid());
+        if let Some(a) = o.access() {
+            if a.acl.is_some() {
+                b.set("relacl", acl_value(catalog, a, o.acl_kind()));
+            }
+        }
         b.set("reltuples", Value::Float4(-1.0)).bool("relhasindex", has_index);
         b.text("relpersistence", "p").text("relkind", kind).set("relnatts", Value::Int2(natts as i16));
         b.set("relchecks", Value::Int2(checks as i16)).bool("relispopulated", true);
@@ -405,25 +417,48 @@ fn pg_type(b: &mut RowBuilder, out: &mut Vec<Vec<Value>>) {
     }
 }
 
-fn roles(v: VirtualTable, b: &mut RowBuilder, out: &mut Vec<Vec<Value>>) {
-    for (oid, name, superuser) in
-        [(SUPERUSER_OID, "postgres", true), (DATABASE_OWNER_OID, "pg_database_owner", false)]
-    {
+/// A role's name for owner columns (its OID when it no longer exists).
+fn role_name(catalog: &Catalog, oid: u32) -> String {
+    catalog.auth.roles.name(oid).unwrap_or_else(|| oid.to_string())
+}
+
+/// An ACL as `aclitem[]` text items (PostgreSQL's output form).
+pub fn acl_value(catalog: &Catalog, access: &Access, kind: ObjectKind) -> Value {
+    let roles = &catalog.auth.roles;
+    let name = |oid: u32| roles.name(oid);
+    Value::Array(access.effective(kind).iter().map(|i| Value::Text(acl::item_text(i, &name))).collect())
+}
+
+/// pg_roles, pg_authid and pg_user. Only pg_authid (superusers only, checked by the binder) shows
+/// verifiers; the views show `********` as PostgreSQL's do.
+fn roles(catalog: &Catalog, v: VirtualTable, b: &mut RowBuilder, out: &mut Vec<Vec<Value>>) {
+    for r in catalog.auth.roles.all() {
         if v == VirtualTable::PgUser {
-            if !superuser {
+            if !r.login {
                 continue;
             }
-            b.text("usename", name).oid("usesysid", oid).bool("usecreatedb", true).bool("usesuper", true);
-            out.push(b.bool("userepl", true).bool("usebypassrls", true).text("passwd", "********").take());
+            b.text("usename", &r.name).oid("usesysid", r.oid).bool("usecreatedb", r.createdb);
+            b.bool("usesuper", r.superuser).bool("userepl", r.replication).bool("usebypassrls", r.bypassrls);
+            out.push(b.text("passwd", "********").take());
             continue;
         }
-        b.oid("oid", oid).text("rolname", name).bool("rolsuper", superuser).bool("rolinherit", true);
-        b.bool("rolcreaterole", superuser).bool("rolcreatedb", superuser).bool("rolcanlogin", superuser);
-        b.bool("rolreplication", superuser)
-            .bool("rolbypassrls", superuser)
-            .set("rolconnlimit", Value::Int4(-1));
-        if v == VirtualTable::PgRoles {
-            b.text("rolpassword", "********");
+        b.oid("oid", r.oid)
+            .text("rolname", &r.name)
+            .bool("rolsuper", r.superuser)
+            .bool("rolinherit", r.inherit);
+        b.bool("rolcreaterole", r.createrole).bool("rolcreatedb", r.createdb).bool("rolcanlogin", r.login);
+        b.bool("rolreplication", r.replication)
+            .bool("rolbypassrls", r.bypassrls)
+            .set("rolconnlimit", Value::Int4(r.connlimit));
+        match v {
+            VirtualTable::PgRoles => {
+                b.text("rolpassword", "********");
+            }
+            _ => {
+                if let Some(ver) = &r.verifier {
+                    b.text("rolpassword", ver);
+                }
+            }
         }
         out.push(b.take());
     }

@@ -80,6 +80,11 @@ pub struct Binder<'a> {
     /// Set-returning calls of the select list being bound, already planned as a ProjectSet:
     /// (the call's text, its column in the scope, its type).
     pub srf_columns: Vec<(String, usize, DataType)>,
+    /// The role privileges are checked for while binding a view's query (its owner); `None` =
+    /// the statement's current role.
+    pub acting: Option<u32>,
+    /// Tables whose columns the statement reads (UPDATE and DELETE then need SELECT).
+    pub read_tables: Vec<u32>,
 }
 
 impl<'a> Binder<'a> {
@@ -101,6 +106,32 @@ impl<'a> Binder<'a> {
             pending_lock: None,
             want_rowids: false,
             srf_columns: Vec::new(),
+            acting: None,
+            read_tables: Vec::new(),
+        }
+    }
+
+    /// The role privileges are checked for.
+    pub fn acting_role(&self) -> u32 {
+        self.acting.unwrap_or(self.catalog.auth.current)
+    }
+
+    /// Requires `privs` on `obj` for the acting role.
+    pub fn require(&self, obj: &crate::sql::catalog::Object, privs: u16) -> Result<()> {
+        self.catalog.require(self.acting_role(), obj, privs)
+    }
+
+    /// Checks that a user relation may be named: USAGE on schema `public`. Unqualified names skip a
+    /// schema without USAGE in the search path (so the relation is not found, 42P01); qualified
+    /// ones get 42501 `permission denied for schema public`.
+    pub fn check_schema_usage(&self, qualified: bool, display: &str) -> Result<()> {
+        if self.catalog.has_public(self.acting_role(), crate::sql::auth::acl::USAGE) {
+            return Ok(());
+        }
+        if qualified {
+            Err(crate::sql::auth::permission_denied("schema", "public"))
+        } else {
+            Err(Error::new(ErrorKind::UndefinedTable, format!("relation \"{display}\" does not exist")))
         }
     }
 

@@ -13,6 +13,9 @@ impl Binder<'_> {
     /// The target table of a DML statement.
     pub fn target_table(&self, name: &ast::ObjectName) -> Result<TableDef> {
         let n = name.0.last().map(|p| p.to_string().trim_matches('"').to_string()).unwrap_or_default();
+        if matches!(self.catalog.by_name(&n), Some(crate::sql::catalog::Object::Table(_))) {
+            self.check_schema_usage(name.0.len() > 1, &name.to_string())?;
+        }
         match self.catalog.by_name(&n) {
             Some(crate::sql::catalog::Object::Table(t)) => Ok(t.clone()),
             Some(_) => Err(Error::new(ErrorKind::WrongObjectType, format!("\"{n}\" is not a table"))),

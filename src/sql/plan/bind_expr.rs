@@ -580,12 +580,24 @@ impl Binder<'_> {
         })
     }
 
+    /// Records that a column of table `oid` is read (0 = not a table column).
+    fn note_read(&mut self, oid: u32) {
+        if oid != 0 && !self.read_tables.contains(&oid) {
+            self.read_tables.push(oid);
+        }
+    }
+
     fn column(&mut self, q: Option<&str>, name: &str, scope: &Scope) -> Result<(Expr, DataType)> {
         if let Some(i) = scope.resolve(q, name)? {
+            self.note_read(scope.columns[i].table_oid);
             return Ok((Expr::Column(i), scope.columns[i].data_type.clone()));
         }
         for (level, s) in self.outer.iter().rev().enumerate() {
             if let Some(i) = s.resolve(q, name)? {
+                let oid = s.columns[i].table_oid;
+                if oid != 0 && !self.read_tables.contains(&oid) {
+                    self.read_tables.push(oid);
+                }
                 let t = s.columns[i].data_type.clone();
                 // Above an Aggregate the enclosing row is group values ++ aggregates.
                 let groups = self.outer_groups.iter().rev().nth(level).cloned().flatten();
@@ -623,8 +635,11 @@ impl Binder<'_> {
                         DataType::Date,
                     ))
                 }
-                "current_user" | "session_user" | "user" => {
+                "current_user" | "user" | "current_role" => {
                     return Ok((Expr::Func(functions::Func::CurrentUser, vec![]), DataType::Name))
+                }
+                "session_user" => {
+                    return Ok((Expr::Func(functions::Func::SessionUser, vec![]), DataType::Name))
                 }
                 "current_schema" => {
                     return Ok((Expr::Func(functions::Func::CurrentSchema, vec![]), DataType::Name))

@@ -141,6 +141,11 @@ impl Binder<'_> {
                 .filter(|c| c.of.is_empty() || qualifier.as_ref().is_some_and(|q| c.of.contains(q)))
                 .max_by_key(|c| c.mode);
             if let Some(c) = applicable {
+                // Every strength needs UPDATE, as in PostgreSQL.
+                self.require(
+                    &crate::sql::catalog::Object::Table(table.clone()),
+                    crate::sql::auth::acl::UPDATE,
+                )?;
                 let first_col = i - table.columns.len();
                 targets.push(LockTarget { table, rowid_col: i, first_col, mode: c.mode, wait: c.wait });
             }

@@ -584,7 +584,14 @@ impl Binder<'_> {
                         ));
                     }
                 }
-                match self.catalog.by_name(&tname) {
+                let found = self.catalog.by_name(&tname);
+                if matches!(found, Some(Object::Table(_) | Object::View(_))) {
+                    self.check_schema_usage(schema.is_some(), &parts.join("."))?;
+                }
+                if let Some(o @ (Object::Table(_) | Object::View(_))) = found {
+                    self.require(o, crate::sql::auth::acl::SELECT)?;
+                }
+                match found {
                     Some(Object::Table(t)) => {
                         let t = t.clone();
                         let cols = t
@@ -616,7 +623,10 @@ impl Binder<'_> {
                         let outer = std::mem::take(&mut self.outer);
                         let outer_groups = std::mem::take(&mut self.outer_groups);
                         let ctes = std::mem::take(&mut self.ctes);
+                        // The view's relations are checked as the view's owner.
+                        let acting = self.acting.replace(v.access.owner);
                         let bound = self.query(&q);
+                        self.acting = acting;
                         self.outer = outer;
                         self.outer_groups = outer_groups;
                         self.ctes = ctes;

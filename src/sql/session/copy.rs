@@ -72,12 +72,16 @@ impl Session {
         txn.begin_statement()?;
         self.snapshot_taken = true;
         let fmt = self.settings.format_context();
-        let catalog = self.with_ctx(false, |ctx| Catalog::load(ctx.txn))?;
+        let catalog = self.with_ctx(false, |ctx| Catalog::load_as(ctx.txn, &ctx.auth))?;
         let (table, targets) = match &c.source {
             CopySource::Table { name, columns } => {
                 let t = catalog.table(table_name(name)).cloned().ok_or_else(|| {
                     Error::new(ErrorKind::UndefinedTable, format!("relation \"{name}\" does not exist"))
                 })?;
+                if c.from {
+                    let obj = crate::sql::catalog::Object::Table(t.clone());
+                    catalog.require(catalog.auth.current, &obj, crate::sql::auth::acl::INSERT)?;
+                }
                 let targets: Vec<usize> = if columns.is_empty() {
                     (0..t.columns.len()).collect()
                 } else {
@@ -159,7 +163,7 @@ impl Session {
         let Some(state) = self.copy.copy_in.as_ref() else { return Ok(()) };
         let (table, targets) = (state.table.clone(), state.targets.clone());
         self.with_ctx(true, |ctx| {
-            let catalog = Catalog::load(ctx.txn)?;
+            let catalog = Catalog::load_as(ctx.txn, &ctx.auth)?;
             let mut runner = Runner::new(ctx, &[], catalog.clone());
             for vals in rows {
                 runner.tick()?;
